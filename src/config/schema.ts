@@ -1,0 +1,163 @@
+/**
+ * zod schemas for the three config files. Compatible with the Python mcp-ssh-orchestrator's
+ * servers.yml / credentials.yml / policy.yml: keys it accepts are accepted here (deprecated
+ * ones included), unknown keys are errors (`.strict()`).
+ */
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+export const ALIAS_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
+/** RFC 1123 host name: labels of letters, digits and hyphens, dots between, 253 chars max. */
+const HOSTNAME_PATTERN = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+export const hostAddress = z
+  .string()
+  .min(1)
+  .refine((v) => isIP(v) !== 0 || HOSTNAME_PATTERN.test(v), {
+    message: 'expected a DNS name, an IPv4 address or an IPv6 address',
+  });
+
+const tagList = z.array(z.string().min(1).max(100)).default([]);
+
+export const hostSchema = z
+  .object({
+    alias: z.string().regex(ALIAS_PATTERN, 'expected 1-100 characters of A-Z a-z 0-9 . _ -'),
+    host: hostAddress,
+    port: z.number().int().min(1).max(65535).default(22),
+    credentials: z.string().min(1).optional(),
+    tags: tagList,
+    description: z.string().default(''),
+  })
+  .strict();
+
+export const serversFileSchema = z
+  .object({
+    hosts: z.array(hostSchema).default([]),
+  })
+  .strict();
+
+export const credentialSchema = z
+  .object({
+    name: z.string().min(1).max(100),
+    username: z.string().min(1),
+    key_path: z.string().min(1).optional(),
+    key_passphrase_secret: z.string().min(1).optional(),
+    password_secret: z.string().min(1).optional(),
+    /** Use the ssh-agent at $SSH_AUTH_SOCK (an extension; the Python server has no agent support). */
+    use_agent: z.boolean().default(false),
+  })
+  .strict();
+
+export const credentialsFileSchema = z
+  .object({
+    entries: z.array(credentialSchema).default([]),
+  })
+  .strict();
+
+/** The limits any of `limits`, `overrides.aliases.X` and `overrides.tags.X` may set. */
+const limitFields = {
+  max_seconds: z.number().int().positive().optional(),
+  max_output_bytes: z.number().int().positive().optional(),
+  task_result_ttl: z.number().int().positive().optional(),
+  task_progress_interval: z.number().positive().optional(),
+  /** Deprecated in the Python server and ignored there: host keys are always verified. */
+  host_key_auto_add: z.literal(false, { message: 'host_key_auto_add: true is not supported; host keys are always verified' }).optional(),
+  require_known_host: z.literal(true, { message: 'require_known_host: false is not supported; host keys are always verified' }).optional(),
+};
+
+export const limitsSchema = z
+  .object({
+    ...limitFields,
+    deny_substrings: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
+export const limitOverrideSchema = z.object(limitFields).strict();
+
+const ipAddress = z.string().refine((v) => isIP(v) !== 0, { message: 'expected an IPv4 or IPv6 address' });
+const cidr = z.string().refine(
+  (v) => {
+    const [addr, bits, ...rest] = v.split('/');
+    if (rest.length > 0 || addr === undefined || bits === undefined || !/^\d{1,3}$/.test(bits)) return false;
+    const family = isIP(addr);
+    const n = Number(bits);
+    return (family === 4 && n <= 32) || (family === 6 && n <= 128);
+  },
+  { message: 'expected a CIDR block such as 10.0.0.0/8 or fd00::/8' },
+);
+
+export const networkSchema = z
+  .object({
+    allow_ips: z.array(ipAddress).default([]),
+    allow_cidrs: z.array(cidr).default([]),
+    block_ips: z.array(ipAddress).default([]),
+    block_cidrs: z.array(cidr).default([]),
+    require_known_host: z.literal(true).optional(),
+    /** Lookups per second per host name before `dns_rate_limit_exceeded`. */
+    dns_max_per_second: z.number().positive().default(10),
+    /** Seconds a resolved address list is reused. */
+    dns_cache_ttl: z.number().nonnegative().default(60),
+  })
+  .strict();
+
+export const ruleSchema = z
+  .object({
+    id: z.string().min(1).optional(),
+    name: z.string().min(1).optional(),
+    description: z.string().optional(),
+    action: z.enum(['allow', 'deny']),
+    aliases: z.array(z.string().min(1)).default(['*']),
+    tags: z.array(z.string().min(1)).default([]),
+    commands: z.array(z.string().min(1)).min(1),
+    /** Allow `$(...)`, backticks, `<(...)` and here-docs for commands this rule matches. */
+    allow_substitution: z.boolean().default(false),
+  })
+  .strict();
+
+export const policyFileSchema = z
+  .object({
+    known_hosts_path: z.string().min(1).optional(),
+    limits: limitsSchema.default({ deny_substrings: [] }),
+    network: networkSchema.default({
+      allow_ips: [],
+      allow_cidrs: [],
+      block_ips: [],
+      block_cidrs: [],
+      dns_max_per_second: 10,
+      dns_cache_ttl: 60,
+    }),
+    rules: z.array(ruleSchema).default([]),
+    overrides: z
+      .object({
+        aliases: z.record(z.string(), limitOverrideSchema).default({}),
+        tags: z.record(z.string(), limitOverrideSchema).default({}),
+      })
+      .strict()
+      .default({ aliases: {}, tags: {} }),
+  })
+  .strict();
+
+export type HostConfig = z.infer<typeof hostSchema>;
+export type ServersFile = z.infer<typeof serversFileSchema>;
+export type CredentialConfig = z.infer<typeof credentialSchema>;
+export type CredentialsFile = z.infer<typeof credentialsFileSchema>;
+export type LimitsConfig = z.infer<typeof limitsSchema>;
+export type LimitOverride = z.infer<typeof limitOverrideSchema>;
+export type NetworkConfig = z.infer<typeof networkSchema>;
+export type RuleConfig = z.infer<typeof ruleSchema>;
+export type PolicyFile = z.infer<typeof policyFileSchema>;
+
+/** Effective limits for one host after merging defaults, `limits`, alias and tag overrides. */
+export interface EffectiveLimits {
+  max_seconds: number;
+  max_output_bytes: number;
+  task_result_ttl: number;
+  task_progress_interval: number;
+}
+
+export const DEFAULT_LIMITS: EffectiveLimits = {
+  max_seconds: 60,
+  max_output_bytes: 1024 * 1024,
+  task_result_ttl: 300,
+  task_progress_interval: 0.5,
+};
