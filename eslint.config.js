@@ -21,7 +21,11 @@ export default tseslint.config(
       'no-console': 'error',
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'stdout', message: 'stdout belongs to MCP JSON-RPC; write logs through telemetry.' },
+        {
+          object: 'process',
+          property: 'stdout',
+          message: 'stdout belongs to MCP JSON-RPC; write logs through telemetry.',
+        },
       ],
     },
   },

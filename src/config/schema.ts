@@ -8,20 +8,31 @@ import { z } from 'zod';
 
 export const ALIAS_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
 /** RFC 1123 host name: labels of letters, digits and hyphens, dots between, 253 chars max. */
-const HOSTNAME_PATTERN = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const HOSTNAME_PATTERN =
+  /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+/**
+ * A name whose last label is all digits ("10.1", "300.1.1.1") is not a DNS name (RFC 3696 §2)
+ * and resolvers may read it as a shorthand IPv4 address, slipping past IP allow/block lists.
+ */
+const NUMERIC_LAST_LABEL = /(^|\.)\d+\.?$/;
 
 export const hostAddress = z
   .string()
   .min(1)
-  .refine((v) => isIP(v) !== 0 || HOSTNAME_PATTERN.test(v), {
+  .refine((v) => isIP(v) !== 0 || (HOSTNAME_PATTERN.test(v) && !NUMERIC_LAST_LABEL.test(v)), {
     message: 'expected a DNS name, an IPv4 address or an IPv6 address',
-  });
+  })
+  .describe('a DNS name, an IPv4 address or an IPv6 address');
 
 const tagList = z.array(z.string().min(1).max(100)).default([]);
 
 export const hostSchema = z
   .object({
-    alias: z.string().regex(ALIAS_PATTERN, 'expected 1-100 characters of A-Z a-z 0-9 . _ -'),
+    alias: z
+      .string()
+      .regex(ALIAS_PATTERN, 'expected 1-100 characters of A-Z a-z 0-9 . _ -')
+      .describe('an alias of 1-100 characters of A-Z a-z 0-9 . _ -'),
     host: hostAddress,
     port: z.number().int().min(1).max(65535).default(22),
     credentials: z.string().min(1).optional(),
@@ -61,8 +72,9 @@ const limitFields = {
   task_result_ttl: z.number().int().positive().optional(),
   task_progress_interval: z.number().positive().optional(),
   /** Deprecated in the Python server and ignored there: host keys are always verified. */
-  host_key_auto_add: z.literal(false, { message: 'host_key_auto_add: true is not supported; host keys are always verified' }).optional(),
-  require_known_host: z.literal(true, { message: 'require_known_host: false is not supported; host keys are always verified' }).optional(),
+  // Messages omit the key name: error output already prefixes the path (limits.host_key_auto_add: ...).
+  host_key_auto_add: z.literal(false, { message: 'only false is supported: host keys are always verified' }).optional(),
+  require_known_host: z.literal(true, { message: 'only true is supported: host keys are always verified' }).optional(),
 };
 
 export const limitsSchema = z
@@ -74,17 +86,23 @@ export const limitsSchema = z
 
 export const limitOverrideSchema = z.object(limitFields).strict();
 
-const ipAddress = z.string().refine((v) => isIP(v) !== 0, { message: 'expected an IPv4 or IPv6 address' });
-const cidr = z.string().refine(
-  (v) => {
-    const [addr, bits, ...rest] = v.split('/');
-    if (rest.length > 0 || addr === undefined || bits === undefined || !/^\d{1,3}$/.test(bits)) return false;
-    const family = isIP(addr);
-    const n = Number(bits);
-    return (family === 4 && n <= 32) || (family === 6 && n <= 128);
-  },
-  { message: 'expected a CIDR block such as 10.0.0.0/8 or fd00::/8' },
-);
+const ipAddress = z
+  .string()
+  .refine((v) => isIP(v) !== 0, { message: 'expected an IPv4 or IPv6 address' })
+  .describe('an IPv4 or IPv6 address');
+const cidr = z
+  .string()
+  .refine(
+    (v) => {
+      const [addr, bits, ...rest] = v.split('/');
+      if (rest.length > 0 || addr === undefined || bits === undefined || !/^\d{1,3}$/.test(bits)) return false;
+      const family = isIP(addr);
+      const n = Number(bits);
+      return (family === 4 && n <= 32) || (family === 6 && n <= 128);
+    },
+    { message: 'expected a CIDR block such as 10.0.0.0/8 or fd00::/8' },
+  )
+  .describe('a CIDR block such as 10.0.0.0/8 or fd00::/8');
 
 export const networkSchema = z
   .object({

@@ -99,6 +99,18 @@ export const errorEvent = z.object({
   level: z.enum(['error', 'warn']),
   msg: z.string(),
   error: z.string(),
+  /** For config errors: every problem found, each naming file, line and field. */
+  issues: z
+    .array(
+      z.object({
+        file: z.string(),
+        line: z.number().int().optional(),
+        column: z.number().int().optional(),
+        path: z.string(),
+        message: z.string(),
+      }),
+    )
+    .optional(),
   ...correlation,
 });
 
@@ -119,12 +131,7 @@ export type TraceEvent = z.infer<typeof traceEvent>;
 export type ErrorEvent = z.infer<typeof errorEvent>;
 
 export type OrchestratorEvent =
-  | PolicyDecisionEvent
-  | AuditEvent
-  | ProgressEvent
-  | SecurityEvent
-  | TraceEvent
-  | ErrorEvent;
+  PolicyDecisionEvent | AuditEvent | ProgressEvent | SecurityEvent | TraceEvent | ErrorEvent;
 
 /** An event as sinks see it: stamped with the time it was emitted. */
 export type StampedEvent = OrchestratorEvent & { ts: number };

@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+/**
+ * Command line entry. With no command it serves MCP over stdio: stdout is JSON-RPC only,
+ * every log line is JSON on stderr.
+ */
+import { parseArgs } from 'node:util';
+import { resolveConfigDirs } from './config/load.js';
+import { ConfigError } from './config/errors.js';
+import { writeStarterConfig } from './config/init.js';
+import { Orchestrator } from './orchestrator.js';
+import { createMcpServer, serveStdio } from './server/server.js';
+import { TelemetryBus } from './telemetry/bus.js';
+import { StderrSink } from './telemetry/stderr-sink.js';
+import { VERSION } from './version.js';
+
+const HELP = `mcp-ssh-orchestrator ${VERSION}
+An MCP server that runs shell commands on a fleet of SSH hosts under a policy,
+with a structured audit trail (JSON lines on stderr).
+
+Usage:
+  mcp-ssh-orchestrator [serve] [options]   serve MCP over stdio (the default)
+  mcp-ssh-orchestrator init [DIR]          write a starter config directory (default ./config);
+                                           existing files are never overwritten
+  mcp-ssh-orchestrator --help | --version
+
+Options:
+  --config-dir DIR        config directory with servers.yml, credentials.yml, policy.yml
+                          (env MCP_SSH_CONFIG_DIR, default ./config)
+  --max-concurrency N     commands running at once across all hosts (env MCP_SSH_MAX_CONCURRENCY, default 32)
+  --max-per-host N        commands running at once on one host (env MCP_SSH_MAX_PER_HOST, default 8)
+  -h, --help              show this help
+  -v, --version           print the version
+
+Environment:
+  MCP_SSH_KEYS_DIR        private keys (default: keys/ beside the config directory)
+  MCP_SSH_SECRETS_DIR     secrets (default: secrets/ beside the config directory)
+  MCP_SSH_SECRET_<NAME>   a secret's value; wins over the file <secrets dir>/<name>
+
+Exit status: 0 after a clean shutdown (stdin closed, SIGTERM, SIGINT);
+             2 when the configuration is invalid (the error names file, line and field).
+
+Example client config (Claude Desktop, Cursor, ...):
+  { "mcpServers": { "ssh": { "command": "mcp-ssh-orchestrator",
+      "args": ["--config-dir", "/path/to/config"] } } }
+`;
+
+function positiveInt(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+class UsageError extends Error {}
+
+function writeOut(text: string): void {
+  // --help and --version are not MCP sessions: printing to stdout is what users expect here.
+  // eslint-disable-next-line no-restricted-properties
+  process.stdout.write(text);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      'config-dir': { type: 'string' },
+      'max-concurrency': { type: 'string' },
+      'max-per-host': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+  });
+  if (values.help) {
+    writeOut(HELP);
+    return 0;
+  }
+  if (values.version) {
+    writeOut(`${VERSION}\n`);
+    return 0;
+  }
+  const command = positionals[0] ?? 'serve';
+  if (command === 'init') {
+    const dir = positionals[1] ?? values['config-dir'] ?? process.env.MCP_SSH_CONFIG_DIR ?? 'config';
+    const created = await writeStarterConfig(dir);
+    writeOut(
+      created.length ? created.map((f) => `created ${f}\n`).join('') : `${dir} already has a config; nothing written\n`,
+    );
+    return 0;
+  }
+  if (command !== 'serve') throw new UsageError(`unknown command "${command}"; run with --help for usage`);
+
+  const bus = new TelemetryBus([new StderrSink()]);
+  const env = process.env;
+  let orchestrator: Orchestrator;
+  try {
+    orchestrator = await Orchestrator.start({
+      dirs: resolveConfigDirs({ configDir: values['config-dir'], env }),
+      emitter: bus,
+      maxConcurrency: positiveInt(values['max-concurrency'] ?? env.MCP_SSH_MAX_CONCURRENCY, 32, '--max-concurrency'),
+      maxPerHost: positiveInt(values['max-per-host'] ?? env.MCP_SSH_MAX_PER_HOST, 8, '--max-per-host'),
+      idleTimeoutMs: 60_000,
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      bus.emit({ type: 'error', level: 'error', msg: 'config_invalid', error: err.message, issues: err.issues });
+      await bus.close();
+      return 2;
+    }
+    throw err;
+  }
+  const server = createMcpServer(orchestrator, VERSION);
+  await serveStdio(server, async () => {
+    await orchestrator.shutdown();
+    await bus.close();
+  });
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  async (err: unknown) => {
+    const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const bus = new TelemetryBus([new StderrSink()]);
+    bus.emit({
+      type: 'error',
+      level: 'error',
+      msg: usage ? 'usage_error' : 'fatal',
+      error: err instanceof Error ? err.message : String(err),
+    });
+    await bus.close();
+    process.exitCode = 2;
+  },
+);

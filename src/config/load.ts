@@ -1,0 +1,394 @@
+/**
+ * Loads servers.yml, credentials.yml and policy.yml from the config directory, validates
+ * each against its schema and against the others, and returns a complete config or throws
+ * a ConfigError listing every problem found: never a partial config.
+ */
+import path from 'node:path';
+import type { Document, Node as YamlNode } from 'yaml';
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import type { EventEmitter } from '../telemetry/events.js';
+import type { ConfigIssue, Locate, Position } from './errors.js';
+import { ConfigError, configErrorMap, formatPath, issuesFromZod } from './errors.js';
+import { MissingFileError, UnsafePathError, checkKeyFile, readRegularFile, validateSecretName } from './safe-paths.js';
+import type { CredentialConfig, HostConfig, PolicyFile } from './schema.js';
+import { credentialsFileSchema, policyFileSchema, serversFileSchema } from './schema.js';
+
+export interface ConfigDirs {
+  configDir: string;
+  keysDir: string;
+  secretsDir: string;
+}
+
+/** Absolute config, keys and secrets directories; keys/ and secrets/ default to siblings of the config dir. */
+export function resolveConfigDirs(opts: { configDir?: string; env?: NodeJS.ProcessEnv }): ConfigDirs {
+  const env = opts.env ?? process.env;
+  const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
+  const configDir = path.resolve(nonEmpty(opts.configDir) ?? nonEmpty(env.MCP_SSH_CONFIG_DIR) ?? './config');
+  return {
+    configDir,
+    keysDir: path.resolve(nonEmpty(env.MCP_SSH_KEYS_DIR) ?? path.join(configDir, '..', 'keys')),
+    secretsDir: path.resolve(nonEmpty(env.MCP_SSH_SECRETS_DIR) ?? path.join(configDir, '..', 'secrets')),
+  };
+}
+
+export interface LoadedConfig {
+  dirs: ConfigDirs;
+  /** In servers.yml order. */
+  hosts: HostConfig[];
+  hostsByAlias: ReadonlyMap<string, HostConfig>;
+  credentials: ReadonlyMap<string, CredentialConfig>;
+  policy: PolicyFile;
+  /** policy.known_hosts_path (relative to the config dir) or `<keysDir>/known_hosts`. */
+  knownHostsPath: string;
+  loadedAt: Date;
+}
+
+const SERVERS = 'servers.yml';
+const CREDENTIALS = 'credentials.yml';
+const POLICY = 'policy.yml';
+const FILE_ORDER = [SERVERS, CREDENTIALS, POLICY];
+
+const HOW_TO_CREATE: Record<string, string> = {
+  [SERVERS]: 'create it with a "hosts:" list of hosts (an empty list is "hosts: []")',
+  [CREDENTIALS]: 'create it with an "entries:" list of credentials (an empty list is "entries: []")',
+  [POLICY]: 'create it with your "rules:" (an empty file means default limits and no allow rules)',
+};
+
+/** Aliases nested deeper than this are refused: a few anchors are handy, thousands are a YAML bomb. */
+const MAX_YAML_ALIAS_COUNT = 50;
+
+/** One YAML file after parsing: its data before schema validation, and how to locate paths in it. */
+interface ParsedFile {
+  file: string;
+  raw: unknown;
+  locate: Locate;
+}
+
+/** A parsed file and, if it passed its schema, the validated value. */
+interface LoadedFile<T> extends ParsedFile {
+  value: T | undefined;
+}
+
+function resolveAliasNode(node: unknown, doc: Document): unknown {
+  return isAlias(node) ? node.resolve(doc) : node;
+}
+
+function startOf(node: unknown): number | undefined {
+  return node && typeof node === 'object' && 'range' in node ? (node as YamlNode).range?.[0] : undefined;
+}
+
+function makeLocator(doc: Document, lines: LineCounter): Locate {
+  const toPosition = (offset: number): Position => {
+    const { line, col } = lines.linePos(offset);
+    return { line, column: col };
+  };
+  return (docPath, at = 'value') => {
+    let node = resolveAliasNode(doc.contents, doc);
+    let offset = startOf(node) ?? 0;
+    for (const [i, segment] of docPath.entries()) {
+      const last = i === docPath.length - 1;
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
+        if (!pair) break;
+        const keyOffset = startOf(pair.key);
+        const value = pair.value;
+        // An empty value (`port:`) has a zero-width range after the colon; the key is a better spot.
+        const emptyValue = !value || (isScalar(value) && value.range?.[0] === value.range?.[1]);
+        offset = (last && at === 'key') || emptyValue ? (keyOffset ?? offset) : (startOf(value) ?? offset);
+        node = resolveAliasNode(value, doc);
+      } else if (isSeq(node) && typeof segment === 'number') {
+        const item = node.items[segment];
+        if (item === undefined) break;
+        offset = startOf(item) ?? offset;
+        node = resolveAliasNode(item, doc);
+      } else break;
+    }
+    return toPosition(offset);
+  };
+}
+
+/** Duplicate keys, reported with their path (the yaml package's own error points near the map). */
+function duplicateKeyIssues(doc: Document, lines: LineCounter, file: string, locate: Locate): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const visit = (node: unknown, nodePath: PropertyKey[]): void => {
+    if (isSeq(node)) node.items.forEach((item, index) => visit(item, [...nodePath, index]));
+    if (!isMap(node)) return;
+    const seen = new Set<string>();
+    for (const pair of node.items) {
+      if (!isScalar(pair.key)) continue;
+      const key = String(pair.key.value);
+      const keyPath = [...nodePath, key];
+      if (!seen.has(key)) {
+        seen.add(key);
+        visit(pair.value, keyPath);
+        continue;
+      }
+      // locate() finds the first pair with this key, i.e. the original definition.
+      const first = locate(keyPath, 'key');
+      const { line, col } = lines.linePos(startOf(pair.key) ?? 0);
+      const firstAt = first ? ` at line ${first.line}` : '';
+      issues.push({
+        file,
+        line,
+        column: col,
+        path: formatPath(keyPath),
+        message: `duplicate key "${key}": already defined${firstAt}`,
+      });
+    }
+  };
+  visit(doc.contents, []);
+  return issues;
+}
+
+/** Reads and parses one YAML file; on failure records issues and returns undefined. */
+async function parseYamlFile(
+  file: string,
+  dirs: ConfigDirs,
+  emitter: EventEmitter,
+  issues: ConfigIssue[],
+): Promise<ParsedFile | undefined> {
+  const filePath = path.join(dirs.configDir, file);
+  let text: string;
+  try {
+    const bytes = await readRegularFile(
+      {
+        filePath,
+        baseDir: dirs.configDir,
+        attempted: filePath,
+        label: filePath,
+        missingMessage: `not found at ${filePath}: ${HOW_TO_CREATE[file] ?? 'create it'}`,
+      },
+      emitter,
+    );
+    text = bytes.toString('utf8');
+  } catch (error) {
+    if (error instanceof MissingFileError || error instanceof UnsafePathError) {
+      issues.push({ file, path: '', message: error.message });
+      return undefined;
+    }
+    throw error;
+  }
+
+  const lines = new LineCounter();
+  // uniqueKeys off: duplicateKeyIssues reports duplicates with their path instead.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
+  if (doc.errors.length > 0) {
+    for (const error of doc.errors) {
+      const { line, col } = lines.linePos(error.pos[0]);
+      issues.push({ file, line, column: col, path: '', message: `invalid YAML: ${error.message}` });
+    }
+    return undefined;
+  }
+  const locate = makeLocator(doc, lines);
+  const duplicates = duplicateKeyIssues(doc, lines, file, locate);
+  if (duplicates.length > 0) {
+    issues.push(...duplicates);
+    return undefined;
+  }
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_YAML_ALIAS_COUNT });
+  } catch (error) {
+    if (error instanceof ReferenceError) {
+      issues.push({
+        file,
+        path: '',
+        message: `too many YAML aliases (more than ${MAX_YAML_ALIAS_COUNT} expansions): write the values out instead`,
+      });
+      return undefined;
+    }
+    throw error;
+  }
+  // An empty or comments-only file is an empty mapping, so schema defaults apply.
+  return { file, raw: raw ?? {}, locate };
+}
+
+async function loadFile<S extends z.ZodType>(
+  file: string,
+  schema: S,
+  dirs: ConfigDirs,
+  emitter: EventEmitter,
+  issues: ConfigIssue[],
+): Promise<LoadedFile<z.infer<S>> | undefined> {
+  const parsed = await parseYamlFile(file, dirs, emitter, issues);
+  if (!parsed) return undefined;
+  const result = schema.safeParse(parsed.raw, { error: configErrorMap });
+  if (result.success) return { ...parsed, value: result.data };
+  issues.push(...issuesFromZod(result.error, file, parsed.raw, parsed.locate));
+  return { ...parsed, value: undefined };
+}
+
+// ---- cross-file checks, run on the raw data so they still report when a schema check failed ----
+
+type RawRecord = Record<string, unknown>;
+
+function isRecord(value: unknown): value is RawRecord {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** True when `raw[key]` is a list, or absent (the schema then defaults it to an empty list). */
+function hasList(raw: unknown, key: string): boolean {
+  return isRecord(raw) && (raw[key] === undefined || Array.isArray(raw[key]));
+}
+
+/** The mappings in the list at `raw[key]`, with their indexes; non-mappings are the schema's business. */
+function listItems(raw: unknown, key: string): { index: number; item: RawRecord }[] {
+  const list = isRecord(raw) ? raw[key] : undefined;
+  if (!Array.isArray(list)) return [];
+  return list.flatMap((item: unknown, index) => (isRecord(item) ? [{ index, item }] : []));
+}
+
+function issueAt(
+  parsed: ParsedFile,
+  docPath: PropertyKey[],
+  message: string,
+  at: 'value' | 'key' = 'value',
+): ConfigIssue {
+  return { file: parsed.file, ...parsed.locate(docPath, at), path: formatPath(docPath), message };
+}
+
+/** Reports repeats of the string field `field` among the items of list `listKey`. */
+function duplicateFieldIssues(parsed: ParsedFile, listKey: string, field: string, what: string): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const firstIndex = new Map<string, number>();
+  for (const { index, item } of listItems(parsed.raw, listKey)) {
+    const value = item[field];
+    if (typeof value !== 'string') continue;
+    const first = firstIndex.get(value);
+    if (first === undefined) {
+      firstIndex.set(value, index);
+      continue;
+    }
+    const firstAt = parsed.locate([listKey, first, field]);
+    issues.push(
+      issueAt(
+        parsed,
+        [listKey, index, field],
+        `duplicate ${what} "${value}": already used by ${listKey}[${first}]${firstAt ? ` at line ${firstAt.line}` : ''}`,
+      ),
+    );
+  }
+  return issues;
+}
+
+function stringValues(items: { item: RawRecord }[], field: string): Set<string> {
+  return new Set(items.flatMap(({ item }) => (typeof item[field] === 'string' ? [item[field]] : [])));
+}
+
+function listOrNone(values: Iterable<string>): string {
+  const list = [...values];
+  return list.length === 0 ? 'none' : list.join(', ');
+}
+
+function checkServers(servers: ParsedFile, credentials: ParsedFile | undefined): ConfigIssue[] {
+  const issues = duplicateFieldIssues(servers, 'hosts', 'alias', 'alias');
+  // Without a readable list of entries every reference would look unknown: its own issue says why.
+  if (!credentials || !hasList(credentials.raw, 'entries')) return issues;
+  const known = stringValues(listItems(credentials.raw, 'entries'), 'name');
+  for (const { index, item } of listItems(servers.raw, 'hosts')) {
+    const ref = item.credentials;
+    if (typeof ref !== 'string' || ref === '' || known.has(ref)) continue;
+    issues.push(
+      issueAt(
+        servers,
+        ['hosts', index, 'credentials'],
+        `unknown credentials "${ref}": expected the name of an entry in ${CREDENTIALS} (defined: ${listOrNone(known)})`,
+      ),
+    );
+  }
+  return issues;
+}
+
+const SECRET_FIELDS = ['key_passphrase_secret', 'password_secret'] as const;
+
+/** Secret names and key files are checked now, so a bad path fails at startup rather than at first use. */
+async function checkCredentials(
+  credentials: ParsedFile,
+  dirs: ConfigDirs,
+  emitter: EventEmitter,
+): Promise<ConfigIssue[]> {
+  const issues = duplicateFieldIssues(credentials, 'entries', 'name', 'credentials name');
+  for (const { index, item } of listItems(credentials.raw, 'entries')) {
+    for (const field of SECRET_FIELDS) {
+      const name = item[field];
+      if (typeof name !== 'string' || name === '') continue;
+      try {
+        validateSecretName(name, dirs, emitter);
+      } catch (error) {
+        if (!(error instanceof UnsafePathError)) throw error;
+        issues.push(issueAt(credentials, ['entries', index, field], error.message));
+      }
+    }
+    const keyPath = item.key_path;
+    if (typeof keyPath !== 'string' || keyPath === '') continue;
+    try {
+      await checkKeyFile(keyPath, dirs, emitter);
+    } catch (error) {
+      if (!(error instanceof UnsafePathError || error instanceof MissingFileError)) throw error;
+      issues.push(issueAt(credentials, ['entries', index, 'key_path'], error.message));
+    }
+  }
+  return issues;
+}
+
+function checkPolicy(policy: ParsedFile, servers: ParsedFile | undefined): ConfigIssue[] {
+  const issues = duplicateFieldIssues(policy, 'rules', 'id', 'rule id');
+  if (!servers || !hasList(servers.raw, 'hosts')) return issues;
+  const aliases = stringValues(listItems(servers.raw, 'hosts'), 'alias');
+  const overrides = isRecord(policy.raw) ? policy.raw.overrides : undefined;
+  const byAlias = isRecord(overrides) ? overrides.aliases : undefined;
+  if (!isRecord(byAlias)) return issues;
+  for (const alias of Object.keys(byAlias)) {
+    if (aliases.has(alias)) continue;
+    issues.push(
+      issueAt(
+        policy,
+        ['overrides', 'aliases', alias],
+        `unknown alias "${alias}": expected an alias defined in ${SERVERS} (a typo would silently leave that host on the default limits)`,
+        'key',
+      ),
+    );
+  }
+  return issues;
+}
+
+function byFileAndPosition(a: ConfigIssue, b: ConfigIssue): number {
+  const fileOrder = (f: string): number => {
+    const i = FILE_ORDER.indexOf(f);
+    return i === -1 ? FILE_ORDER.length : i;
+  };
+  return fileOrder(a.file) - fileOrder(b.file) || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0);
+}
+
+function resolveKnownHostsPath(policy: PolicyFile, dirs: ConfigDirs): string {
+  if (policy.known_hosts_path === undefined) return path.join(dirs.keysDir, 'known_hosts');
+  return path.resolve(dirs.configDir, policy.known_hosts_path);
+}
+
+/** Loads and validates the whole configuration; throws ConfigError listing every issue found. */
+export async function loadConfig(dirs: ConfigDirs, emitter: EventEmitter): Promise<LoadedConfig> {
+  const issues: ConfigIssue[] = [];
+  const servers = await loadFile(SERVERS, serversFileSchema, dirs, emitter, issues);
+  const credentials = await loadFile(CREDENTIALS, credentialsFileSchema, dirs, emitter, issues);
+  const policy = await loadFile(POLICY, policyFileSchema, dirs, emitter, issues);
+
+  if (servers) issues.push(...checkServers(servers, credentials));
+  if (credentials) issues.push(...(await checkCredentials(credentials, dirs, emitter)));
+  if (policy) issues.push(...checkPolicy(policy, servers));
+
+  if (issues.length > 0 || !servers?.value || !credentials?.value || !policy?.value) {
+    throw new ConfigError(issues.sort(byFileAndPosition));
+  }
+
+  const hosts = servers.value.hosts;
+  return {
+    dirs,
+    hosts,
+    hostsByAlias: new Map(hosts.map((h) => [h.alias, h])),
+    credentials: new Map(credentials.value.entries.map((c) => [c.name, c])),
+    policy: policy.value,
+    knownHostsPath: resolveKnownHostsPath(policy.value, dirs),
+    loadedAt: new Date(),
+  };
+}

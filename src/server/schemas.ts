@@ -1,0 +1,60 @@
+/** zod shapes shared by several tools' input and output schemas. */
+import { z } from 'zod';
+
+export const aliasArg = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9._-]+$/, 'an alias from ssh_list_hosts (letters, digits, . _ -)')
+  .describe('Host alias from servers.yml (see ssh_list_hosts)');
+
+export const commandArg = z.string().min(1).max(16_384).describe('Shell command to run on the host');
+
+export const taskIdArg = z
+  .string()
+  .regex(/^task_[0-9a-f]{16}$/, 'a task id as returned by ssh_run_async or ssh_run (task_ followed by 16 hex digits)')
+  .describe('Task id returned by ssh_run_async (or shown in an ssh_run result)');
+
+export const limitsShape = z.object({
+  max_seconds: z.number(),
+  max_output_bytes: z.number(),
+  task_result_ttl: z.number(),
+  task_progress_interval: z.number(),
+});
+
+export const commandResultShape = {
+  task_id: z.string(),
+  alias: z.string(),
+  hash: z.string(),
+  exit_code: z.number(),
+  stdout: z.string(),
+  stderr: z.string(),
+  bytes_out: z.number(),
+  bytes_err: z.number(),
+  truncated: z.boolean(),
+  duration_ms: z.number(),
+  cancelled: z.boolean(),
+  timeout: z.boolean(),
+  target_ip: z.string().nullable(),
+  error: z.string().optional(),
+};
+
+export const hostSummaryShape = z.object({
+  alias: z.string(),
+  host: z.string(),
+  port: z.number(),
+  tags: z.array(z.string()),
+  description: z.string(),
+  credentials: z.string().nullable(),
+});
+
+export const taskStatusShape = {
+  task_id: z.string(),
+  alias: z.string(),
+  hash: z.string(),
+  state: z.enum(['running', 'completed', 'failed', 'cancelled', 'timeout']),
+  phase: z.enum(['pending', 'connecting', 'connected', 'running', 'done']),
+  elapsed_ms: z.number(),
+  bytes_read: z.number(),
+  async: z.boolean(),
+};

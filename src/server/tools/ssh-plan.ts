@@ -1,0 +1,71 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import { commandHash } from '../../telemetry/command-hash.js';
+import type { ToolContext } from '../context.js';
+import { aliasArg, commandArg, limitsShape } from '../schemas.js';
+import { fail, ok } from '../tool-result.js';
+
+export function registerSshPlan(server: McpServer, ctx: ToolContext): void {
+  server.registerTool(
+    'ssh_plan',
+    {
+      title: 'Plan a command (dry run)',
+      description:
+        'Dry run: says whether the policy would allow the command on the host, which rule decides, the limits that would apply, ' +
+        'the resolved addresses and the network verdict for each. Nothing is executed and no connection is made.',
+      inputSchema: { alias: aliasArg, command: commandArg },
+      outputSchema: {
+        alias: z.string(),
+        hash: z.string(),
+        allowed: z.boolean(),
+        rule: z.string(),
+        reason: z.string(),
+        segments: z.array(z.string()),
+        limits: limitsShape,
+        resolved_ips: z.array(z.string()),
+        network: z.array(z.object({ ip: z.string(), allowed: z.boolean(), reason: z.string() })),
+        network_error: z.string().optional(),
+        would_run: z.boolean(),
+      },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    },
+    async ({ alias, command }) => {
+      const snap = ctx.orchestrator.snapshot;
+      const host = snap.config.hostsByAlias.get(alias);
+      if (!host) return fail(`unknown host alias "${alias}": ssh_list_hosts lists the configured aliases`);
+      const decision = snap.policy.decide({ alias: host.alias, tags: host.tags }, command);
+      const limits = snap.policy.limitsFor({ alias: host.alias, tags: host.tags });
+      let network: { ip: string; allowed: boolean; reason: string }[] = [];
+      let networkError: string | undefined;
+      try {
+        const { addresses } = await snap.resolver.resolve(host.host);
+        network = addresses.map(({ address }) => ({ ip: address, ...snap.network.check(address) }));
+      } catch (err) {
+        networkError = (err as Error).message;
+      }
+      const wouldRun = decision.allowed && network.some((n) => n.allowed);
+      const structured = {
+        alias: host.alias,
+        hash: commandHash(command),
+        allowed: decision.allowed,
+        rule: decision.rule,
+        reason: decision.reason,
+        segments: decision.segments,
+        limits,
+        resolved_ips: network.map((n) => n.ip),
+        network,
+        ...(networkError !== undefined ? { network_error: networkError } : {}),
+        would_run: wouldRun,
+      };
+      const text = [
+        `${decision.allowed ? 'ALLOWED' : 'DENIED'} by ${decision.rule}: ${decision.reason}`,
+        `limits: ${limits.max_seconds}s, ${limits.max_output_bytes} bytes`,
+        networkError
+          ? `network: ${networkError}`
+          : `network: ${network.map((n) => `${n.ip} ${n.allowed ? 'allowed' : `blocked (${n.reason})`}`).join(', ')}`,
+        `would run: ${wouldRun ? 'yes' : 'no'}`,
+      ].join('\n');
+      return ok(structured, text);
+    },
+  );
+}

@@ -1,0 +1,65 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { UnknownAliasError, type Admission } from '../../tasks/executor.js';
+import type { ToolContext } from '../context.js';
+import { progressReporter } from '../progress.js';
+import { renderCommandResult } from '../render.js';
+import { aliasArg, commandArg, commandResultShape } from '../schemas.js';
+import { fail, ok } from '../tool-result.js';
+
+/** The tool error for a command the policy refused: what decided, and what the caller can do. */
+export function deniedMessage(admission: Extract<Admission, { allowed: false }>): string {
+  return (
+    `denied by policy on ${admission.alias} (rule ${admission.decision.rule}): ${admission.decision.reason}. ` +
+    'Use ssh_plan to see how the policy treats a command; if it should run, an operator must allow it in policy.yml.'
+  );
+}
+
+export function registerSshRun(server: McpServer, ctx: ToolContext): void {
+  server.registerTool(
+    'ssh_run',
+    {
+      title: 'Run a command on a host',
+      description:
+        'Runs a shell command on one host if the policy allows it, and waits for it to finish (up to the max_seconds limit). ' +
+        'Returns exit code, stdout and stderr (each capped at max_output_bytes). Sends progress notifications when a progressToken is given. ' +
+        'For long commands prefer ssh_run_async.',
+      inputSchema: { alias: aliasArg, command: commandArg },
+      outputSchema: commandResultShape,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+    },
+    async ({ alias, command }, extra) => {
+      const snap = ctx.orchestrator.snapshot;
+      const tags = snap.config.hostsByAlias.get(alias)?.tags ?? [];
+      const interval = snap.policy.limitsFor({ alias, tags }).task_progress_interval * 1000;
+      const report = progressReporter(extra, interval);
+      let admission: Admission;
+      try {
+        admission = ctx.orchestrator.executor.start({
+          alias,
+          command,
+          async: false,
+          signal: extra.signal,
+          ...(report
+            ? {
+                onProgress: (u) =>
+                  report(
+                    u.elapsed_ms,
+                    undefined,
+                    `${u.phase}: ${u.bytes_read} bytes after ${u.elapsed_ms} ms`,
+                    u.phase !== 'running',
+                  ),
+              }
+            : {}),
+        });
+      } catch (err) {
+        if (err instanceof UnknownAliasError) return fail(err.message);
+        throw err;
+      }
+      if (!admission.allowed) return fail(deniedMessage(admission));
+      const result = await admission.done;
+      const text = renderCommandResult(result);
+      // A command that ran and exited non-zero is a result, not a tool failure; one that could not run is.
+      return result.error ? fail(text, { ...result }) : ok({ ...result }, text);
+    },
+  );
+}

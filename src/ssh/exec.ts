@@ -1,0 +1,138 @@
+/**
+ * Runs one command on an open connection: keeps stdout and stderr apart, caps each at
+ * max_output_bytes (reading on so the remote side never blocks), enforces the time limit by
+ * signalling the remote process and closing the channel, and honours cancellation.
+ */
+import type { ClientChannel } from 'ssh2';
+import type { SshConnection } from './connection.js';
+
+export interface ExecOptions {
+  maxOutputBytes: number;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** Every chunk as it arrives (for live output of async tasks and progress byte counts). */
+  onData?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+}
+
+export interface ExecResult {
+  /** The remote exit status; -1 when the process ended by signal, timeout or cancellation. */
+  exitCode: number;
+  exitSignal?: string;
+  stdout: string;
+  stderr: string;
+  /** Bytes received on each stream, including any beyond the cap. */
+  bytesOut: number;
+  bytesErr: number;
+  truncated: boolean;
+  timedOut: boolean;
+  cancelled: boolean;
+  /**
+   * False when the remote side had not closed the channel within the grace period after a
+   * timeout or cancel: the server ignored the kill signal (OpenSSH refuses signals to root
+   * logins), so the remote process may still be running.
+   */
+  remoteStopped: boolean;
+}
+
+/** How long to wait for sshd to confirm the process ended after we asked it to stop. */
+const STOP_GRACE_MS = 1500;
+
+class CappedBuffer {
+  private readonly chunks: Buffer[] = [];
+  private kept = 0;
+  total = 0;
+  truncated = false;
+
+  constructor(private readonly cap: number) {}
+
+  push(chunk: Buffer): void {
+    this.total += chunk.length;
+    const room = this.cap - this.kept;
+    if (room <= 0) {
+      this.truncated = true;
+      return;
+    }
+    const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    if (part.length < chunk.length) this.truncated = true;
+    this.chunks.push(part);
+    this.kept += part.length;
+  }
+
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+export function execCommand(conn: SshConnection, command: string, opts: ExecOptions): Promise<ExecResult> {
+  return new Promise<ExecResult>((resolve, reject) => {
+    conn.exec(command, (channel) => watchChannel(channel, opts, resolve), reject);
+  });
+}
+
+/** Attaches every listener at once, in the tick the channel was opened (see SshConnection.exec). */
+function watchChannel(channel: ClientChannel, opts: ExecOptions, resolve: (r: ExecResult) => void): void {
+  const out = new CappedBuffer(opts.maxOutputBytes);
+  const err = new CappedBuffer(opts.maxOutputBytes);
+  let timedOut = false;
+  let cancelled = false;
+  let exitCode: number | null = null;
+  let exitSignal: string | undefined;
+  let finished = false;
+  let graceTimer: NodeJS.Timeout | undefined;
+  const stop = (): void => {
+    if (graceTimer) return;
+    // Ask sshd to kill the process, then close our side; if sshd never confirms, give up
+    // waiting after the grace period so a process ignoring us cannot hold the caller.
+    try {
+      channel.signal('KILL');
+    } catch {
+      /* channel already closing */
+    }
+    channel.close();
+    graceTimer = setTimeout(() => finish(false), STOP_GRACE_MS);
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    stop();
+  }, opts.timeoutMs);
+  const onAbort = (): void => {
+    cancelled = true;
+    stop();
+  };
+  if (opts.signal?.aborted) onAbort();
+  else opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+  channel.on('data', (chunk: Buffer) => {
+    out.push(chunk);
+    opts.onData?.('stdout', chunk);
+  });
+  channel.stderr.on('data', (chunk: Buffer) => {
+    err.push(chunk);
+    opts.onData?.('stderr', chunk);
+  });
+  channel.on('exit', (code: number | null, signalName?: string) => {
+    if (typeof code === 'number') exitCode = code;
+    if (signalName) exitSignal = signalName;
+  });
+  const finish = (remoteStopped: boolean): void => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    clearTimeout(graceTimer);
+    opts.signal?.removeEventListener('abort', onAbort);
+    const ended = timedOut || cancelled || exitCode === null;
+    resolve({
+      exitCode: ended ? -1 : (exitCode ?? -1),
+      ...(exitSignal !== undefined ? { exitSignal } : {}),
+      stdout: out.text(),
+      stderr: err.text(),
+      bytesOut: out.total,
+      bytesErr: err.total,
+      truncated: out.truncated || err.truncated,
+      timedOut,
+      cancelled: cancelled && !timedOut,
+      remoteStopped,
+    });
+  };
+  channel.once('close', () => finish(true));
+}

@@ -1,0 +1,127 @@
+/**
+ * Strict host-key verification against an OpenSSH known_hosts file. Supports plain and
+ * `[host]:port` patterns, wildcards, negation, hashed entries (`|1|salt|hash`) and the
+ * `@revoked` marker. There is no auto-add: an unknown key is refused like a changed one.
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+
+export type HostKeyVerdict =
+  { status: 'match' } | { status: 'unknown' } | { status: 'mismatch'; expectedTypes: string[] } | { status: 'revoked' };
+
+interface KnownHostEntry {
+  marker: '' | '@revoked' | '@cert-authority';
+  patterns: string;
+  keyType: string;
+  key: Buffer;
+}
+
+export class KnownHosts {
+  private constructor(
+    readonly path: string,
+    private readonly entries: KnownHostEntry[],
+  ) {}
+
+  /** Reads and parses the file; a missing file is an error that says how to create one. */
+  static async load(path: string): Promise<KnownHosts> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new Error(
+        `cannot read known_hosts file ${path} (${code ?? String(err)}): create it with ` +
+          '`ssh-keyscan -p PORT HOST >> known_hosts` after checking the fingerprints, or set known_hosts_path in policy.yml',
+        { cause: err },
+      );
+    }
+    return new KnownHosts(path, parseKnownHosts(text));
+  }
+
+  static fromText(text: string, path = '<memory>'): KnownHosts {
+    return new KnownHosts(path, parseKnownHosts(text));
+  }
+
+  /** Checks the key a server presented for `host` on `port`. */
+  verify(host: string, port: number, key: Buffer): HostKeyVerdict {
+    const names = port === 22 ? [host, `[${host}]:22`] : [`[${host}]:${port}`];
+    const keyType = sshKeyType(key);
+    const forHost = this.entries.filter(
+      (e) => e.marker !== '@cert-authority' && names.some((n) => hostMatches(e.patterns, n)),
+    );
+    if (forHost.some((e) => e.marker === '@revoked' && e.key.equals(key))) return { status: 'revoked' };
+    const candidates = forHost.filter((e) => e.marker === '');
+    if (candidates.some((e) => e.key.length === key.length && timingSafeEqual(e.key, key))) return { status: 'match' };
+    // OpenSSH calls it a changed key only when a key of the same type is known for the host.
+    const sameType = candidates.filter((e) => e.keyType === keyType);
+    if (sameType.length > 0) return { status: 'mismatch', expectedTypes: [keyType] };
+    if (candidates.length > 0)
+      return { status: 'mismatch', expectedTypes: [...new Set(candidates.map((e) => e.keyType))] };
+    return { status: 'unknown' };
+  }
+}
+
+/** SHA256 fingerprint in OpenSSH's format, for error messages users can compare. */
+export function fingerprint(key: Buffer): string {
+  return 'SHA256:' + createHash('sha256').update(key).digest('base64').replace(/=+$/, '');
+}
+
+/** The algorithm name embedded at the start of an SSH wire-format public key. */
+export function sshKeyType(key: Buffer): string {
+  if (key.length < 4) return 'unknown';
+  const len = key.readUInt32BE(0);
+  return key.subarray(4, 4 + len).toString('latin1');
+}
+
+function parseKnownHosts(text: string): KnownHostEntry[] {
+  const entries: KnownHostEntry[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const fields = line.split(/\s+/);
+    let marker: KnownHostEntry['marker'] = '';
+    if (fields[0] === '@revoked' || fields[0] === '@cert-authority')
+      marker = fields.shift() as KnownHostEntry['marker'];
+    const [patterns, keyType, keyB64] = fields;
+    if (patterns === undefined || keyType === undefined || keyB64 === undefined) continue;
+    const key = Buffer.from(keyB64, 'base64');
+    if (key.length === 0) continue;
+    entries.push({ marker, patterns, keyType, key });
+  }
+  return entries;
+}
+
+/** A comma-separated pattern list matches when some positive pattern matches and no negated one does. */
+function hostMatches(patterns: string, name: string): boolean {
+  if (patterns.startsWith('|1|')) return hashedMatches(patterns, name);
+  let matched = false;
+  for (const pattern of patterns.split(',')) {
+    const negated = pattern.startsWith('!');
+    const body = negated ? pattern.slice(1) : pattern;
+    if (wildcardMatch(body.toLowerCase(), name.toLowerCase())) {
+      if (negated) return false;
+      matched = true;
+    }
+  }
+  return matched;
+}
+
+function hashedMatches(entry: string, name: string): boolean {
+  const [, , salt, hash] = entry.split('|');
+  if (salt === undefined || hash === undefined) return false;
+  const digest = createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest();
+  const expected = Buffer.from(hash, 'base64');
+  return expected.length === digest.length && timingSafeEqual(expected, digest);
+}
+
+function wildcardMatch(pattern: string, text: string): boolean {
+  const re = new RegExp(
+    '^' +
+      pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.') +
+      '$',
+  );
+  return re.test(text);
+}

@@ -1,0 +1,294 @@
+/**
+ * The command path: policy decision → task → network check → pooled SSH connection →
+ * exec with limits → audit. Every step reports through the event emitter in the order of
+ * the stderr contract: policy_decision, progress connecting/connected/running…, audit, trace.
+ */
+import type { EffectiveLimits, HostConfig } from '../config/schema.js';
+import { readKeyFile, readSecret } from '../config/safe-paths.js';
+import type { PolicyDecision } from '../policy/engine.js';
+import { SshConnection, type AuthMaterial } from '../ssh/connection.js';
+import { SshError } from '../ssh/errors.js';
+import { execCommand, type ExecResult } from '../ssh/exec.js';
+import type { ConnectionPool } from '../ssh/pool.js';
+import { commandHash } from '../telemetry/command-hash.js';
+import type { EventEmitter, ProgressPhase } from '../telemetry/events.js';
+import { redactSecrets } from '../telemetry/redact.js';
+import type { Task, TaskRegistry, TaskResult } from './registry.js';
+import type { RuntimeSnapshot } from './snapshot.js';
+
+/** The seed contract's cadence for `running` progress lines. */
+export const PROGRESS_INTERVAL_MS = 500;
+const CONNECT_TIMEOUT_MS = 15_000;
+
+export interface ProgressUpdate {
+  task_id: string;
+  phase: ProgressPhase;
+  bytes_read: number;
+  elapsed_ms: number;
+}
+
+export interface RunRequest {
+  alias: string;
+  command: string;
+  async: boolean;
+  /** Called at each progress step (the MCP layer turns these into progress notifications). */
+  onProgress?: (update: ProgressUpdate) => void;
+  /** Cancels the task when aborted (the MCP request's own signal, for example). */
+  signal?: AbortSignal;
+}
+
+export type Admission =
+  | { allowed: false; alias: string; hash: string; decision: PolicyDecision }
+  | {
+      allowed: true;
+      alias: string;
+      hash: string;
+      decision: PolicyDecision;
+      task: Task;
+      limits: EffectiveLimits;
+      done: Promise<TaskResult>;
+    };
+
+export class UnknownAliasError extends Error {
+  constructor(alias: string, known: string[]) {
+    super(`unknown host alias "${alias}"; known aliases: ${known.join(', ') || '(none)'} — ssh_list_hosts lists them`);
+    this.name = 'UnknownAliasError';
+  }
+}
+
+export interface ExecutorDeps {
+  emitter: EventEmitter;
+  pool: ConnectionPool;
+  tasks: TaskRegistry;
+  snapshot: () => RuntimeSnapshot;
+}
+
+export class CommandExecutor {
+  constructor(private readonly deps: ExecutorDeps) {}
+
+  /** Decides and, when allowed, starts the command. Throws UnknownAliasError for a bad alias. */
+  start(req: RunRequest): Admission {
+    const snap = this.deps.snapshot();
+    const host = snap.config.hostsByAlias.get(req.alias);
+    if (!host) throw new UnknownAliasError(req.alias, [...snap.config.hostsByAlias.keys()]);
+    return this.admit(snap, host, req);
+  }
+
+  /** Like start, for a host already picked from the snapshot (tag fan-out). */
+  admit(snap: RuntimeSnapshot, host: HostConfig, req: RunRequest): Admission {
+    const { emitter, tasks } = this.deps;
+    const hash = commandHash(req.command);
+    const decision = snap.policy.decide({ alias: host.alias, tags: host.tags }, req.command);
+    if (decision.bypass) {
+      emitter.emit({
+        type: 'security_event',
+        event_type: 'command_bypass_attempt',
+        original_command: redactSecrets(decision.bypass.original_command),
+        normalized_command: redactSecrets(decision.bypass.normalized_command),
+        blocked_pattern: decision.bypass.blocked_pattern,
+        reason: decision.reason,
+        alias: host.alias,
+      });
+    }
+    if (!decision.allowed) {
+      emitter.emit({ type: 'policy_decision', alias: host.alias, hash, allowed: false, rule: decision.rule });
+      return { allowed: false, alias: host.alias, hash, decision };
+    }
+    const limits = snap.policy.limitsFor({ alias: host.alias, tags: host.tags });
+    const task = tasks.create(host.alias, req.command, hash, req.async, limits.task_result_ttl);
+    emitter.emit({
+      type: 'policy_decision',
+      alias: host.alias,
+      hash,
+      allowed: true,
+      rule: decision.rule,
+      task_id: task.id,
+    });
+    if (req.signal) {
+      if (req.signal.aborted) task.abort.abort(req.signal.reason);
+      else req.signal.addEventListener('abort', () => task.abort.abort(req.signal?.reason), { once: true });
+    }
+    const done = this.run(snap, host, task, limits, req.onProgress);
+    return { allowed: true, alias: host.alias, hash, decision, task, limits, done };
+  }
+
+  private async run(
+    snap: RuntimeSnapshot,
+    host: HostConfig,
+    task: Task,
+    limits: EffectiveLimits,
+    onProgress?: (u: ProgressUpdate) => void,
+  ): Promise<TaskResult> {
+    const { emitter, pool } = this.deps;
+    const progress = (phase: ProgressPhase): void => {
+      task.phase = phase;
+      const update: ProgressUpdate = {
+        task_id: task.id,
+        phase,
+        bytes_read: task.bytesRead,
+        elapsed_ms: task.elapsedMs,
+      };
+      emitter.emit({ type: 'progress', ...update });
+      onProgress?.(update);
+    };
+
+    let targetIp: string | null = null;
+    let exec: ExecResult | undefined;
+    let failure: unknown;
+    progress('connecting');
+    try {
+      targetIp = await this.pickAddress(snap, host);
+      const address = targetIp;
+      const key = `${snap.generation}|${host.alias}|${address}|${host.port}`;
+      exec = await pool.withConnection(
+        key,
+        () => this.connect(snap, host, address, task.abort.signal),
+        async (conn) => {
+          progress('connected');
+          const ticker = setInterval(() => progress('running'), PROGRESS_INTERVAL_MS);
+          try {
+            return await execCommand(conn, task.command, {
+              maxOutputBytes: limits.max_output_bytes,
+              timeoutMs: limits.max_seconds * 1000,
+              signal: task.abort.signal,
+              onData: (stream, chunk) => task.appendOutput(stream, chunk),
+            });
+          } finally {
+            clearInterval(ticker);
+          }
+        },
+        task.abort.signal,
+      );
+    } catch (err) {
+      failure = err;
+    }
+
+    if (exec && !exec.remoteStopped) {
+      emitter.emit({
+        type: 'error',
+        level: 'warn',
+        msg: 'remote_process_not_confirmed_stopped',
+        error: `${host.alias}: sshd did not confirm the end of the process after the kill signal; it may still be running (OpenSSH ignores signals for root logins)`,
+        task_id: task.id,
+      });
+    }
+    const cancelled = exec?.cancelled ?? task.abort.signal.aborted;
+    const result: TaskResult = {
+      task_id: task.id,
+      alias: host.alias,
+      hash: task.hash,
+      exit_code: exec?.exitCode ?? -1,
+      stdout: exec?.stdout ?? '',
+      stderr: exec?.stderr ?? '',
+      bytes_out: exec?.bytesOut ?? 0,
+      bytes_err: exec?.bytesErr ?? 0,
+      truncated: exec?.truncated ?? false,
+      duration_ms: task.elapsedMs,
+      cancelled,
+      timeout: exec?.timedOut ?? false,
+      target_ip: targetIp,
+    };
+    if (failure !== undefined && !cancelled) {
+      result.error = failure instanceof Error ? failure.message : String(failure);
+      this.reportFailure(host, task, failure);
+    }
+    emitter.emit({
+      type: 'audit',
+      alias: host.alias,
+      hash: task.hash,
+      exit_code: result.exit_code,
+      duration_ms: result.duration_ms,
+      bytes_out: result.bytes_out,
+      bytes_err: result.bytes_err,
+      cancelled: result.cancelled,
+      timeout: result.timeout,
+      target_ip: result.target_ip,
+      task_id: task.id,
+    });
+    task.finish(result);
+    emitter.emit({ type: 'trace', op: 'run_done', elapsed_ms: task.elapsedMs, task_id: task.id });
+    return result;
+  }
+
+  /** Resolves the host and returns the first address the network policy allows. */
+  private async pickAddress(snap: RuntimeSnapshot, host: HostConfig): Promise<string> {
+    const { addresses } = await snap.resolver.resolve(host.host);
+    const refusals: string[] = [];
+    for (const { address } of addresses) {
+      const verdict = snap.network.check(address);
+      if (verdict.allowed) return address;
+      refusals.push(`${address}: ${verdict.reason}`);
+    }
+    throw new SshError(
+      'network_blocked',
+      `no address of ${host.host} is allowed by the network policy (${refusals.join('; ')}); adjust network.allow_*/block_* in policy.yml`,
+    );
+  }
+
+  private async connect(
+    snap: RuntimeSnapshot,
+    host: HostConfig,
+    address: string,
+    signal: AbortSignal,
+  ): Promise<SshConnection> {
+    const auth = await this.authFor(snap, host);
+    return SshConnection.open({
+      address,
+      port: host.port,
+      hostForKeys: host.host,
+      auth,
+      knownHosts: snap.knownHosts,
+      checkPeer: (peer) => {
+        const verdict = snap.network.check(peer);
+        return verdict.allowed ? undefined : verdict.reason;
+      },
+      readyTimeoutMs: CONNECT_TIMEOUT_MS,
+      signal,
+    });
+  }
+
+  private async authFor(snap: RuntimeSnapshot, host: HostConfig): Promise<AuthMaterial> {
+    const { emitter } = this.deps;
+    const dirs = snap.config.dirs;
+    if (!host.credentials) {
+      throw new Error(`host "${host.alias}" has no credentials: set credentials: <name> in servers.yml`);
+    }
+    const cred = snap.config.credentials.get(host.credentials);
+    if (!cred) throw new Error(`credentials "${host.credentials}" for host "${host.alias}" are not in credentials.yml`);
+    const auth: AuthMaterial = { username: cred.username };
+    if (cred.key_path) auth.privateKey = await readKeyFile(cred.key_path, dirs, emitter);
+    if (cred.key_passphrase_secret) auth.passphrase = await readSecret(cred.key_passphrase_secret, dirs, emitter);
+    if (cred.password_secret) auth.password = await readSecret(cred.password_secret, dirs, emitter);
+    if (cred.use_agent) {
+      const sock = process.env.SSH_AUTH_SOCK;
+      if (!sock) throw new Error(`credentials "${cred.name}" use the ssh-agent but SSH_AUTH_SOCK is not set`);
+      auth.agent = sock;
+    }
+    return auth;
+  }
+
+  private reportFailure(host: HostConfig, task: Task, err: unknown): void {
+    const { emitter } = this.deps;
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof SshError && err.kind === 'authentication_failed') {
+      emitter.emit({
+        type: 'security_event',
+        event_type: 'authentication_failed',
+        alias: host.alias,
+        hostname: host.host,
+        reason: message,
+        task_id: task.id,
+      });
+    } else if (err instanceof SshError && err.kind.startsWith('host_key_')) {
+      emitter.emit({
+        type: 'security_event',
+        event_type: 'host_key_mismatch',
+        alias: host.alias,
+        hostname: host.host,
+        reason: err.kind,
+        task_id: task.id,
+      });
+    }
+    emitter.emit({ type: 'error', level: 'error', msg: 'run_exception', error: message, task_id: task.id });
+  }
+}

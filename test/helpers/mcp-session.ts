@@ -1,0 +1,79 @@
+/**
+ * Spawns the built server (dist/cli.js) as a real process and drives it with the official
+ * MCP SDK client over stdio, capturing every stderr line for assertions.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { fileURLToPath } from 'node:url';
+import type { Stream } from 'node:stream';
+
+export const CLI_PATH = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+export interface McpSession {
+  client: Client;
+  /** Every stderr line so far, parsed (non-JSON lines are kept as { _raw }). */
+  lines(): Record<string, unknown>[];
+  rawStderr(): string;
+  call(name: string, args?: Record<string, unknown>): Promise<CallToolResult>;
+  close(): Promise<void>;
+  /** Waits until a stderr line satisfies the predicate (bounded by timeoutMs). */
+  waitForLine(pred: (l: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  pid: number | null;
+}
+
+export async function startSession(
+  configDir: string,
+  opts: { env?: Record<string, string>; args?: string[] } = {},
+): Promise<McpSession> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI_PATH, '--config-dir', configDir, ...(opts.args ?? [])],
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...opts.env },
+    stderr: 'pipe',
+  });
+  let stderr = '';
+  const waiters: Array<() => void> = [];
+  (transport.stderr as Stream | null)?.on('data', (d: Buffer) => {
+    stderr += d.toString('utf8');
+    for (const w of waiters.splice(0)) w();
+  });
+  const client = new Client({ name: 'mcp-ssh-test', version: '1.0.0' });
+  await client.connect(transport);
+  const lines = (): Record<string, unknown>[] =>
+    stderr
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => {
+        try {
+          return JSON.parse(l) as Record<string, unknown>;
+        } catch {
+          return { _raw: l };
+        }
+      });
+  return {
+    client,
+    lines,
+    rawStderr: () => stderr,
+    pid: transport.pid,
+    call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult,
+    close: () => client.close(),
+    waitForLine: async (pred, timeoutMs = 20_000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const hit = lines().find(pred);
+        if (hit) return hit;
+        if (Date.now() > deadline)
+          throw new Error(`no matching stderr line within ${timeoutMs} ms; stderr:\n${stderr}`);
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 100);
+        });
+      }
+    },
+  };
+}
+
+export function textOf(result: CallToolResult): string {
+  return result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+}

