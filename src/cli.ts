@@ -9,7 +9,11 @@ import { ConfigError } from './config/errors.js';
 import { writeStarterConfig } from './config/init.js';
 import { Orchestrator } from './orchestrator.js';
 import { createMcpServer, serveStdio } from './server/server.js';
-import { TelemetryBus } from './telemetry/bus.js';
+import type { Server } from 'node:http';
+import { TelemetryBus, unixSecondsNow } from './telemetry/bus.js';
+import { MetricsSink } from './telemetry/metrics.js';
+import { parseMetricsAddress, startMetricsServer } from './telemetry/metrics-server.js';
+import { startOpenTelemetry } from './telemetry/otel.js';
 import { StderrSink } from './telemetry/stderr-sink.js';
 import { VERSION } from './version.js';
 
@@ -28,6 +32,8 @@ Options:
                           (env MCP_SSH_CONFIG_DIR, default ./config)
   --max-concurrency N     commands running at once across all hosts (env MCP_SSH_MAX_CONCURRENCY, default 32)
   --max-per-host N        commands running at once on one host (env MCP_SSH_MAX_PER_HOST, default 8)
+  --metrics-addr H:P      serve Prometheus metrics at http://H:P/metrics, e.g. 127.0.0.1:9464
+                          (env MCP_SSH_METRICS_ADDR; off by default)
   -h, --help              show this help
   -v, --version           print the version
 
@@ -35,6 +41,12 @@ Environment:
   MCP_SSH_KEYS_DIR        private keys (default: keys/ beside the config directory)
   MCP_SSH_SECRETS_DIR     secrets (default: secrets/ beside the config directory)
   MCP_SSH_SECRET_<NAME>   a secret's value; wins over the file <secrets dir>/<name>
+  OTEL_EXPORTER_OTLP_ENDPOINT   send OTel logs and traces over OTLP/HTTP (also the _LOGS_/_TRACES_
+                          variants); unset: nothing is exported. OTEL_SERVICE_NAME,
+                          OTEL_RESOURCE_ATTRIBUTES and OTEL_SDK_DISABLED=true are honoured.
+
+Telemetry: one JSON object per line on stderr (policy_decision, audit, progress, security_event,
+trace, error, config_reload); see docs/events.md. stdout carries only MCP JSON-RPC.
 
 Exit status: 0 after a clean shutdown (stdin closed, SIGTERM, SIGINT);
              2 when the configuration is invalid (the error names file, line and field).
@@ -67,6 +79,7 @@ async function main(argv: string[]): Promise<number> {
       'config-dir': { type: 'string' },
       'max-concurrency': { type: 'string' },
       'max-per-host': { type: 'string' },
+      'metrics-addr': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -90,9 +103,30 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command !== 'serve') throw new UsageError(`unknown command "${command}"; run with --help for usage`);
 
-  const bus = new TelemetryBus([new StderrSink()]);
   const env = process.env;
-  let orchestrator: Orchestrator;
+  const metricsAddr = values['metrics-addr'] ?? env.MCP_SSH_METRICS_ADDR;
+  const stderr = new StderrSink();
+  const bus = new TelemetryBus([stderr]);
+  const otel = startOpenTelemetry({
+    env,
+    version: VERSION,
+    // OTel's own complaints go to stderr only, never back into OTel.
+    warn: (message) =>
+      stderr.write({ type: 'error', level: 'warn', msg: 'otel_warning', error: message, ts: unixSecondsNow() }),
+  });
+  if (otel?.logSink) bus.add(otel.logSink);
+  let orchestrator: Orchestrator | undefined;
+  let metricsServer: Server | undefined;
+  if (metricsAddr !== undefined && metricsAddr !== '') {
+    const metrics = new MetricsSink(() => orchestrator?.pool.activeSessions ?? 0);
+    bus.add(metrics);
+    metricsServer = (await startMetricsServer(metrics.registry, parseMetricsAddress(metricsAddr))).server;
+  }
+  const shutdownTelemetry = async (): Promise<void> => {
+    metricsServer?.close();
+    await otel?.shutdown();
+    await bus.close();
+  };
   try {
     orchestrator = await Orchestrator.start({
       dirs: resolveConfigDirs({ configDir: values['config-dir'], env }),
@@ -104,15 +138,16 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof ConfigError) {
       bus.emit({ type: 'error', level: 'error', msg: 'config_invalid', error: err.message, issues: err.issues });
-      await bus.close();
+      await shutdownTelemetry();
       return 2;
     }
     throw err;
   }
-  const server = createMcpServer(orchestrator, VERSION);
+  const running = orchestrator;
+  const server = createMcpServer(running, VERSION);
   await serveStdio(server, async () => {
-    await orchestrator.shutdown();
-    await bus.close();
+    await running.shutdown();
+    await shutdownTelemetry();
   });
   return 0;
 }

@@ -8,7 +8,8 @@ import { ConnectionPool } from './ssh/pool.js';
 import { CommandExecutor } from './tasks/executor.js';
 import { TaskRegistry } from './tasks/registry.js';
 import { buildSnapshot, type RuntimeSnapshot } from './tasks/snapshot.js';
-import type { EventEmitter } from './telemetry/events.js';
+import { ConfigError } from './config/errors.js';
+import type { ConfigReloadEvent, EventEmitter } from './telemetry/events.js';
 
 export interface OrchestratorOptions {
   dirs: ConfigDirs;
@@ -61,16 +62,39 @@ export class Orchestrator {
    * error is thrown to the caller; commands already running keep the snapshot they started with.
    */
   async reload(): Promise<RuntimeSnapshot> {
+    const { emitter } = this.options;
     // Concurrent reload requests share one load rather than racing to install different results.
-    this.reloading ??= buildSnapshot(this.options.dirs, this.options.emitter, this.current.generation + 1).finally(
-      () => {
-        this.reloading = undefined;
-      },
-    );
-    const next = await this.reloading;
-    this.current = next;
-    this.pool.closeIdle();
-    return next;
+    this.reloading ??= buildSnapshot(this.options.dirs, emitter, this.current.generation + 1).finally(() => {
+      this.reloading = undefined;
+    });
+    try {
+      const next = await this.reloading;
+      this.current = next;
+      this.pool.closeIdle();
+      emitter.emit(this.reloadEvent(true));
+      return next;
+    } catch (err) {
+      emitter.emit({
+        type: 'error',
+        level: 'warn',
+        msg: 'config_reload_failed',
+        error: err instanceof Error ? err.message : String(err),
+        ...(err instanceof ConfigError ? { issues: err.issues } : {}),
+      });
+      emitter.emit(this.reloadEvent(false));
+      throw err;
+    }
+  }
+
+  private reloadEvent(success: boolean): ConfigReloadEvent {
+    const snap = this.current;
+    return {
+      type: 'config_reload',
+      success,
+      generation: snap.generation,
+      hosts: snap.config.hosts.length,
+      rules: snap.config.policy.rules.length,
+    };
   }
 
   /** Cancels running tasks and waits for their audit lines, then closes connections. */

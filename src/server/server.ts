@@ -7,6 +7,7 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import type { Orchestrator } from '../orchestrator.js';
 import type { ToolContext } from './context.js';
 import { registerResources } from './resources.js';
+import { traceToolCalls } from './tool-spans.js';
 import { registerTools } from './tools/index.js';
 
 export function createMcpServer(orchestrator: Orchestrator, version: string): McpServer {
@@ -20,6 +21,7 @@ export function createMcpServer(orchestrator: Orchestrator, version: string): Mc
     },
   );
   const ctx: ToolContext = { orchestrator, version, startedAt: Date.now() };
+  traceToolCalls(server);
   registerTools(server, ctx);
   registerResources(server, ctx);
   return server;

@@ -12,6 +12,11 @@ export interface PoolOptions {
   maxGlobal: number;
 }
 
+export interface Lease {
+  connection: SshConnection;
+  release(): void;
+}
+
 interface PoolEntry {
   connection?: SshConnection;
   opening?: Promise<SshConnection>;
@@ -33,27 +38,26 @@ export class ConnectionPool {
   }
 
   /**
-   * Waits for a slot, gets (or opens) the connection for `key`, and runs `fn` on it.
-   * `onConnecting` fires only when a new connection has to be opened.
+   * Waits for a slot, gets (or opens) the connection for `key`, and lends it. The caller must
+   * call `release()` when its command is done, whatever happened.
    */
-  async withConnection<T>(
-    key: string,
-    open: () => Promise<SshConnection>,
-    fn: (conn: SshConnection) => Promise<T>,
-    signal?: AbortSignal,
-  ): Promise<T> {
+  async acquire(key: string, open: () => Promise<SshConnection>, signal?: AbortSignal): Promise<Lease> {
     const entry = this.entryFor(key);
     const releaseGlobal = await this.global.acquire(signal);
     let releaseHost: (() => void) | undefined;
-    try {
-      releaseHost = await entry.slots.acquire(signal);
-      if (entry.idleTimer) clearTimeout(entry.idleTimer);
-      const conn = await this.connectionFor(entry, open);
-      return await fn(conn);
-    } finally {
+    const release = (): void => {
       releaseHost?.();
       releaseGlobal();
       this.scheduleIdleClose(key, entry);
+    };
+    try {
+      releaseHost = await entry.slots.acquire(signal);
+      if (entry.idleTimer) clearTimeout(entry.idleTimer);
+      const connection = await this.connectionFor(entry, open);
+      return { connection, release };
+    } catch (err) {
+      release();
+      throw err;
     }
   }
 

@@ -13,6 +13,13 @@ import type { ConnectionPool } from '../ssh/pool.js';
 import { commandHash } from '../telemetry/command-hash.js';
 import type { EventEmitter, ProgressPhase } from '../telemetry/events.js';
 import { redactSecrets } from '../telemetry/redact.js';
+import {
+  ATTR_NETWORK_PEER_ADDRESS,
+  ATTR_PROCESS_EXIT_CODE,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+} from '../telemetry/semconv.js';
+import { inSpan, markError } from '../telemetry/spans.js';
 import type { Task, TaskRegistry, TaskResult } from './registry.js';
 import type { RuntimeSnapshot } from './snapshot.js';
 
@@ -112,42 +119,77 @@ export class CommandExecutor {
     return { allowed: true, alias: host.alias, hash, decision, task, limits, done };
   }
 
-  private async run(
+  /**
+   * One task under an `ssh_task` span with `connect`, `run` and `done` children; every event
+   * is emitted inside the span it belongs to, so its trace and span ids match.
+   */
+  private run(
     snap: RuntimeSnapshot,
     host: HostConfig,
     task: Task,
     limits: EffectiveLimits,
     onProgress?: (u: ProgressUpdate) => void,
   ): Promise<TaskResult> {
-    const { emitter, pool } = this.deps;
-    const progress = (phase: ProgressPhase): void => {
-      task.phase = phase;
-      const update: ProgressUpdate = {
-        task_id: task.id,
-        phase,
-        bytes_read: task.bytesRead,
-        elapsed_ms: task.elapsedMs,
-      };
-      emitter.emit({ type: 'progress', ...update });
-      onProgress?.(update);
+    const attributes = {
+      'mcp_ssh.alias': host.alias,
+      'mcp_ssh.task_id': task.id,
+      'mcp_ssh.command.hash': task.hash,
+      [ATTR_SERVER_ADDRESS]: host.host,
+      [ATTR_SERVER_PORT]: host.port,
     };
+    return inSpan('ssh_task', attributes, async (taskSpan) => {
+      const progress = (phase: ProgressPhase): void => {
+        task.phase = phase;
+        const update: ProgressUpdate = {
+          task_id: task.id,
+          phase,
+          bytes_read: task.bytesRead,
+          elapsed_ms: task.elapsedMs,
+        };
+        this.deps.emitter.emit({ type: 'progress', ...update });
+        onProgress?.(update);
+      };
+      const { exec, failure, targetIp } = await this.execute(snap, host, task, limits, progress);
+      const result = this.resultOf(host, task, exec, failure, targetIp);
+      if (result.error) markError(taskSpan, failure);
+      taskSpan.setAttribute(ATTR_PROCESS_EXIT_CODE, result.exit_code);
+      if (targetIp) taskSpan.setAttribute(ATTR_NETWORK_PEER_ADDRESS, targetIp);
+      return inSpan('done', {}, async () => {
+        this.finish(host, task, result, exec, failure);
+        return result;
+      });
+    });
+  }
 
+  /** connect (resolve, network check, pooled connection) then run; failures are returned, not thrown. */
+  private async execute(
+    snap: RuntimeSnapshot,
+    host: HostConfig,
+    task: Task,
+    limits: EffectiveLimits,
+    progress: (phase: ProgressPhase) => void,
+  ): Promise<{ exec?: ExecResult; failure?: unknown; targetIp: string | null }> {
     let targetIp: string | null = null;
-    let exec: ExecResult | undefined;
-    let failure: unknown;
-    progress('connecting');
     try {
-      targetIp = await this.pickAddress(snap, host);
-      const address = targetIp;
-      const key = `${snap.generation}|${host.alias}|${address}|${host.port}`;
-      exec = await pool.withConnection(
-        key,
-        () => this.connect(snap, host, address, task.abort.signal),
-        async (conn) => {
-          progress('connected');
+      const lease = await inSpan('connect', {}, async (span) => {
+        progress('connecting');
+        const address = await this.pickAddress(snap, host);
+        targetIp = address;
+        span.setAttribute(ATTR_NETWORK_PEER_ADDRESS, address);
+        const key = `${snap.generation}|${host.alias}|${address}|${host.port}`;
+        const acquired = await this.deps.pool.acquire(
+          key,
+          () => this.connect(snap, host, address, task.abort.signal),
+          task.abort.signal,
+        );
+        progress('connected');
+        return acquired;
+      });
+      try {
+        const exec = await inSpan('run', {}, async () => {
           const ticker = setInterval(() => progress('running'), PROGRESS_INTERVAL_MS);
           try {
-            return await execCommand(conn, task.command, {
+            return await execCommand(lease.connection, task.command, {
               maxOutputBytes: limits.max_output_bytes,
               timeoutMs: limits.max_seconds * 1000,
               signal: task.abort.signal,
@@ -156,22 +198,23 @@ export class CommandExecutor {
           } finally {
             clearInterval(ticker);
           }
-        },
-        task.abort.signal,
-      );
-    } catch (err) {
-      failure = err;
+        });
+        return { exec, targetIp };
+      } finally {
+        lease.release();
+      }
+    } catch (failure) {
+      return { failure, targetIp };
     }
+  }
 
-    if (exec && !exec.remoteStopped) {
-      emitter.emit({
-        type: 'error',
-        level: 'warn',
-        msg: 'remote_process_not_confirmed_stopped',
-        error: `${host.alias}: sshd did not confirm the end of the process after the kill signal; it may still be running (OpenSSH ignores signals for root logins)`,
-        task_id: task.id,
-      });
-    }
+  private resultOf(
+    host: HostConfig,
+    task: Task,
+    exec: ExecResult | undefined,
+    failure: unknown,
+    targetIp: string | null,
+  ): TaskResult {
     const cancelled = exec?.cancelled ?? task.abort.signal.aborted;
     const result: TaskResult = {
       task_id: task.id,
@@ -188,9 +231,29 @@ export class CommandExecutor {
       timeout: exec?.timedOut ?? false,
       target_ip: targetIp,
     };
-    if (failure !== undefined && !cancelled) {
+    if (failure !== undefined && !cancelled)
       result.error = failure instanceof Error ? failure.message : String(failure);
-      this.reportFailure(host, task, failure);
+    return result;
+  }
+
+  /** The end of every task, whatever happened: failure reports, the audit line, the trace line. */
+  private finish(
+    host: HostConfig,
+    task: Task,
+    result: TaskResult,
+    exec: ExecResult | undefined,
+    failure: unknown,
+  ): void {
+    const { emitter } = this.deps;
+    if (result.error !== undefined) this.reportFailure(host, task, failure);
+    if (exec && !exec.remoteStopped) {
+      emitter.emit({
+        type: 'error',
+        level: 'warn',
+        msg: 'remote_process_not_confirmed_stopped',
+        error: `${host.alias}: sshd did not confirm the end of the process after the kill signal; it may still be running (OpenSSH ignores signals for root logins)`,
+        task_id: task.id,
+      });
     }
     emitter.emit({
       type: 'audit',
@@ -203,11 +266,12 @@ export class CommandExecutor {
       cancelled: result.cancelled,
       timeout: result.timeout,
       target_ip: result.target_ip,
+      host: host.host,
+      port: host.port,
       task_id: task.id,
     });
     task.finish(result);
     emitter.emit({ type: 'trace', op: 'run_done', elapsed_ms: task.elapsedMs, task_id: task.id });
-    return result;
   }
 
   /** Resolves the host and returns the first address the network policy allows. */
@@ -289,6 +353,13 @@ export class CommandExecutor {
         task_id: task.id,
       });
     }
-    emitter.emit({ type: 'error', level: 'error', msg: 'run_exception', error: message, task_id: task.id });
+    const blocked = err instanceof SshError && err.kind === 'network_blocked';
+    emitter.emit({
+      type: 'error',
+      level: blocked ? 'warn' : 'error',
+      msg: blocked ? 'network_blocked' : 'run_exception',
+      error: message,
+      task_id: task.id,
+    });
   }
 }

@@ -3,6 +3,7 @@
  * that throws is reported once on the others and never breaks the caller's work.
  */
 import type { EventEmitter, OrchestratorEvent, StampedEvent } from './events.js';
+import { activeIds } from './spans.js';
 
 export interface TelemetrySink {
   readonly name: string;
@@ -27,6 +28,11 @@ export class TelemetryBus implements EventEmitter {
 
   emit(event: OrchestratorEvent): void {
     const stamped: StampedEvent = { ...event, ts: unixSecondsNow() };
+    // Lines emitted inside a span carry its ids, so stderr, log records and spans correlate.
+    if (stamped.type !== 'config_reload' && stamped.trace_id === undefined) {
+      const ids = activeIds();
+      if (ids) Object.assign(stamped, ids);
+    }
     for (const sink of this.sinks) {
       try {
         sink.write(stamped);

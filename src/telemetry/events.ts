@@ -1,10 +1,12 @@
 /**
- * The one event model. Every kind of event the orchestrator emits is defined here once,
- * with its fields and their types; the stderr line, the OTel log record and the metric
- * updates are all derived from these definitions so they cannot drift apart.
+ * The one event model. Every kind of event the orchestrator emits is defined here once, with
+ * its fields, their types and what they mean; the stderr line, the OTel log record, span
+ * attributes, metric updates and docs/events.md are all derived from these definitions, so
+ * they cannot drift apart.
  *
- * Field names follow the stderr contract of the Python mcp-ssh-orchestrator (see
- * docs/events.md). `ts` is added by the bus when an event is emitted, not by callers.
+ * Field names and types follow the stderr contract of the Python mcp-ssh-orchestrator;
+ * fields marked "additive" are ours, for correlation and investigation. `ts` is stamped by
+ * the bus when an event is emitted, not by callers.
  */
 import { z } from 'zod';
 
@@ -24,95 +26,147 @@ export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
 export const PROGRESS_PHASES = ['connecting', 'connected', 'running'] as const;
 export type ProgressPhase = (typeof PROGRESS_PHASES)[number];
 
-/** Correlation ids that may ride along on task-scoped events (additive to the seed contract). */
+const taskId = z.string().describe('Task identifier (`task_` + 16 hex digits); additive on all but progress');
+const traceId = z.string().describe('Additive: W3C trace id of the active span (32 hex digits) when tracing is on');
+const spanId = z.string().describe('Additive: id of the active span (16 hex digits) when tracing is on');
+const alias = z.string().describe('Host alias from servers.yml');
+const hash = z
+  .string()
+  .describe('First 12 hex digits of the SHA-256 of the command (the command itself is never logged)');
+
+/** Correlation ids that ride along on task-scoped events. */
 const correlation = {
-  task_id: z.string().optional(),
-  trace_id: z.string().optional(),
-  span_id: z.string().optional(),
+  task_id: taskId.optional(),
+  trace_id: traceId.optional(),
+  span_id: spanId.optional(),
 };
 
-export const policyDecisionEvent = z.object({
-  type: z.literal('policy_decision'),
-  alias: z.string(),
-  hash: z.string(),
-  allowed: z.boolean(),
-  /** Name of the rule that decided (a rule's name/id, `default_deny`, `deny_substrings`, ...). */
-  rule: z.string().optional(),
-  ...correlation,
+export const policyDecisionEvent = z
+  .object({
+    type: z.literal('policy_decision'),
+    alias,
+    hash,
+    allowed: z.boolean().describe('Whether the policy allows the command on this host'),
+    rule: z
+      .string()
+      .optional()
+      .describe(
+        'Additive: what decided — the allow/deny rule name (or `id`, or `rules[i]`), `default_deny`, `deny_substrings`, `command_substitution`, `parse_error`, `empty_command`',
+      ),
+    ...correlation,
+  })
+  .describe('Before every execution (ssh_run, each host of ssh_run_on_tag, ssh_run_async): the policy verdict.');
+
+export const auditEvent = z
+  .object({
+    type: z.literal('audit'),
+    alias,
+    hash,
+    exit_code: z
+      .number()
+      .int()
+      .describe(
+        'Remote exit status; -1 when the process did not exit normally (timeout, cancel, signal, connection failure)',
+      ),
+    duration_ms: z.number().int().describe('Milliseconds from the start of the task to its end'),
+    bytes_out: z.number().int().describe('Bytes received on stdout (including any beyond max_output_bytes)'),
+    bytes_err: z.number().int().describe('Bytes received on stderr (including any beyond max_output_bytes)'),
+    cancelled: z.boolean().describe('The task was cancelled (ssh_cancel, client cancellation, shutdown)'),
+    timeout: z.boolean().describe('The task hit max_seconds and the remote process was killed'),
+    target_ip: z
+      .string()
+      .nullable()
+      .describe('IP address connected to; null when the host could not be resolved or was refused'),
+    host: z.string().optional().describe('Additive: the configured host name or address of the alias'),
+    port: z.number().int().optional().describe('Additive: the SSH port'),
+    ...correlation,
+  })
+  .describe('After every execution, success or failure, sync and async alike.');
+
+export const progressEvent = z
+  .object({
+    type: z.literal('progress'),
+    task_id: taskId,
+    phase: z
+      .enum(PROGRESS_PHASES)
+      .describe('`connecting`, `connected`, then `running` every 0.5 s while the command runs'),
+    bytes_read: z.number().int().describe('Bytes read so far (stdout + stderr)'),
+    elapsed_ms: z.number().int().describe('Milliseconds since the task started'),
+    trace_id: traceId.optional(),
+    span_id: spanId.optional(),
+  })
+  .describe('While a task connects and runs.');
+
+export const securityEvent = z
+  .object({
+    type: z.literal('security_event'),
+    event_type: z.enum(SECURITY_EVENT_TYPES).describe('What was detected'),
+    attempted_path: z.string().optional().describe('The path or name as given'),
+    resolved_path: z.string().optional().describe('The path after resolution'),
+    reason: z
+      .string()
+      .optional()
+      .describe('Why it was refused, e.g. `path_outside_allowed_directory`, `host_key_unknown`'),
+    base_dir: z.string().optional().describe('The directory the path had to stay inside'),
+    file_size: z.number().int().optional().describe('Size of the oversized file in bytes'),
+    max_size: z.number().int().optional().describe('The size limit in bytes'),
+    field: z.string().optional().describe('The input field that was too long, e.g. `secret_name`, `key_path`'),
+    length: z.number().int().optional().describe('Its length'),
+    max_length: z.number().int().optional().describe('The length limit'),
+    hostname: z.string().optional().describe('Host name concerned (DNS rate limit, authentication, host key)'),
+    max_per_second: z.number().optional().describe('The DNS lookup rate limit'),
+    original_command: z.string().optional().describe('The command as sent, secrets redacted'),
+    normalized_command: z.string().optional().describe('The command after normalisation, secrets redacted'),
+    blocked_pattern: z.string().optional().describe('The deny pattern the normalised command matched'),
+    alias: alias.optional().describe('Additive: the host alias concerned'),
+    ...correlation,
+  })
+  .describe(
+    'Security-relevant detections. On stderr they also carry `level: "error"`, `kind: "security_audit"` and an ISO 8601 `timestamp`.',
+  );
+
+export const traceEvent = z
+  .object({
+    type: z.literal('trace'),
+    op: z.string().describe('Operation that finished, e.g. `run_done`'),
+    elapsed_ms: z.number().int().describe('Milliseconds it took'),
+    ...correlation,
+  })
+  .describe('An operation finished (after the audit line of a task).');
+
+export const configIssue = z.object({
+  file: z.string(),
+  line: z.number().int().optional(),
+  column: z.number().int().optional(),
+  path: z.string(),
+  message: z.string(),
 });
 
-export const auditEvent = z.object({
-  type: z.literal('audit'),
-  alias: z.string(),
-  hash: z.string(),
-  exit_code: z.number().int(),
-  duration_ms: z.number().int(),
-  bytes_out: z.number().int(),
-  bytes_err: z.number().int(),
-  cancelled: z.boolean(),
-  timeout: z.boolean(),
-  target_ip: z.string().nullable(),
-  ...correlation,
-});
+export const errorEvent = z
+  .object({
+    type: z.literal('error').describe('Additive: `error` (the Python server wrote no type on these lines)'),
+    level: z.enum(['error', 'warn']).describe('`error` or `warn`'),
+    msg: z
+      .string()
+      .describe('Identifier, e.g. `run_exception`, `network_blocked`, `config_invalid`, `config_reload_failed`'),
+    error: z.string().describe('Human-readable details'),
+    issues: z
+      .array(configIssue)
+      .optional()
+      .describe('Additive, config errors: each problem with file, line, column, path, message'),
+    ...correlation,
+  })
+  .describe('Failures and warnings.');
 
-export const progressEvent = z.object({
-  type: z.literal('progress'),
-  task_id: z.string(),
-  phase: z.enum(PROGRESS_PHASES),
-  bytes_read: z.number().int(),
-  elapsed_ms: z.number().int(),
-  trace_id: correlation.trace_id,
-  span_id: correlation.span_id,
-});
-
-export const securityEvent = z.object({
-  type: z.literal('security_event'),
-  event_type: z.enum(SECURITY_EVENT_TYPES),
-  attempted_path: z.string().optional(),
-  resolved_path: z.string().optional(),
-  reason: z.string().optional(),
-  base_dir: z.string().optional(),
-  file_size: z.number().int().optional(),
-  max_size: z.number().int().optional(),
-  field: z.string().optional(),
-  length: z.number().int().optional(),
-  max_length: z.number().int().optional(),
-  hostname: z.string().optional(),
-  max_per_second: z.number().optional(),
-  original_command: z.string().optional(),
-  normalized_command: z.string().optional(),
-  blocked_pattern: z.string().optional(),
-  /** Additive: the alias concerned, for authentication_failed / host_key_mismatch / bypass. */
-  alias: z.string().optional(),
-  ...correlation,
-});
-
-export const traceEvent = z.object({
-  type: z.literal('trace'),
-  op: z.string(),
-  elapsed_ms: z.number().int(),
-  ...correlation,
-});
-
-export const errorEvent = z.object({
-  type: z.literal('error'),
-  level: z.enum(['error', 'warn']),
-  msg: z.string(),
-  error: z.string(),
-  /** For config errors: every problem found, each naming file, line and field. */
-  issues: z
-    .array(
-      z.object({
-        file: z.string(),
-        line: z.number().int().optional(),
-        column: z.number().int().optional(),
-        path: z.string(),
-        message: z.string(),
-      }),
-    )
-    .optional(),
-  ...correlation,
-});
+export const configReloadEvent = z
+  .object({
+    type: z.literal('config_reload'),
+    success: z.boolean().describe('Whether the new config is now in force'),
+    generation: z.number().int().describe('Config generation in force after the attempt'),
+    hosts: z.number().int().describe('Hosts in the config in force'),
+    rules: z.number().int().describe('Policy rules in the config in force'),
+  })
+  .describe('Additive: after every ssh_reload_config (a failed one is also an `error` line with the reasons).');
 
 export const EVENT_SCHEMAS = {
   policy_decision: policyDecisionEvent,
@@ -121,17 +175,20 @@ export const EVENT_SCHEMAS = {
   security_event: securityEvent,
   trace: traceEvent,
   error: errorEvent,
+  config_reload: configReloadEvent,
 } as const;
 
+export type EventType = keyof typeof EVENT_SCHEMAS;
 export type PolicyDecisionEvent = z.infer<typeof policyDecisionEvent>;
 export type AuditEvent = z.infer<typeof auditEvent>;
 export type ProgressEvent = z.infer<typeof progressEvent>;
 export type SecurityEvent = z.infer<typeof securityEvent>;
 export type TraceEvent = z.infer<typeof traceEvent>;
 export type ErrorEvent = z.infer<typeof errorEvent>;
+export type ConfigReloadEvent = z.infer<typeof configReloadEvent>;
 
 export type OrchestratorEvent =
-  PolicyDecisionEvent | AuditEvent | ProgressEvent | SecurityEvent | TraceEvent | ErrorEvent;
+  PolicyDecisionEvent | AuditEvent | ProgressEvent | SecurityEvent | TraceEvent | ErrorEvent | ConfigReloadEvent;
 
 /** An event as sinks see it: stamped with the time it was emitted. */
 export type StampedEvent = OrchestratorEvent & { ts: number };

@@ -32,7 +32,6 @@ export function registerSshReloadConfig(server: McpServer, ctx: ToolContext): vo
       } catch (err) {
         const snap = orch.snapshot;
         const message = err instanceof Error ? err.message : String(err);
-        orch.emitter.emit({ type: 'error', level: 'warn', msg: 'config_reload_failed', error: message });
         return fail(
           `config NOT reloaded; generation ${snap.generation} stays in force. Fix this and reload again:\n${message}`,
           {
