@@ -10,6 +10,7 @@ import { writeStarterConfig } from './config/init.js';
 import { Orchestrator } from './orchestrator.js';
 import { createMcpServer, serveStdio } from './server/server.js';
 import type { Server } from 'node:http';
+import { AuditChain } from './telemetry/audit-chain.js';
 import { TelemetryBus, unixSecondsNow } from './telemetry/bus.js';
 import { MetricsSink } from './telemetry/metrics.js';
 import { parseMetricsAddress, startMetricsServer } from './telemetry/metrics-server.js';
@@ -34,6 +35,9 @@ Options:
   --max-per-host N        commands running at once on one host (env MCP_SSH_MAX_PER_HOST, default 8)
   --metrics-addr H:P      serve Prometheus metrics at http://H:P/metrics, e.g. 127.0.0.1:9464
                           (env MCP_SSH_METRICS_ADDR; off by default)
+  --audit-chain           tamper-evident audit: chain policy_decision, audit and security_event
+                          lines by hash (env MCP_SSH_AUDIT_CHAIN=1; HMAC key from env
+                          MCP_SSH_AUDIT_CHAIN_KEY); check a log with \`mcp-ssh-orchestrator verify\`
   -h, --help              show this help
   -v, --version           print the version
 
@@ -80,6 +84,7 @@ async function main(argv: string[]): Promise<number> {
       'max-concurrency': { type: 'string' },
       'max-per-host': { type: 'string' },
       'metrics-addr': { type: 'string' },
+      'audit-chain': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -106,7 +111,9 @@ async function main(argv: string[]): Promise<number> {
   const env = process.env;
   const metricsAddr = values['metrics-addr'] ?? env.MCP_SSH_METRICS_ADDR;
   const stderr = new StderrSink();
-  const bus = new TelemetryBus([stderr]);
+  const chained = values['audit-chain'] === true || /^(1|true|yes)$/i.test(env.MCP_SSH_AUDIT_CHAIN ?? '');
+  const chainKey = env.MCP_SSH_AUDIT_CHAIN_KEY === '' ? undefined : env.MCP_SSH_AUDIT_CHAIN_KEY;
+  const bus = new TelemetryBus([stderr], chained ? new AuditChain(chainKey) : undefined);
   const otel = startOpenTelemetry({
     env,
     version: VERSION,

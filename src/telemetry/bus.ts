@@ -3,6 +3,7 @@
  * that throws is reported once on the others and never breaks the caller's work.
  */
 import type { EventEmitter, OrchestratorEvent, StampedEvent } from './events.js';
+import type { AuditChain } from './audit-chain.js';
 import { activeIds } from './spans.js';
 
 export interface TelemetrySink {
@@ -20,7 +21,10 @@ export function unixSecondsNow(): number {
 export class TelemetryBus implements EventEmitter {
   private readonly failedSinks = new Set<string>();
 
-  constructor(private readonly sinks: TelemetrySink[] = []) {}
+  constructor(
+    private readonly sinks: TelemetrySink[] = [],
+    private readonly chain?: AuditChain,
+  ) {}
 
   add(sink: TelemetrySink): void {
     this.sinks.push(sink);
@@ -33,6 +37,8 @@ export class TelemetryBus implements EventEmitter {
       const ids = activeIds();
       if (ids) Object.assign(stamped, ids);
     }
+    // Chained last: the digest covers the line exactly as every sink will write it.
+    this.chain?.link(stamped);
     for (const sink of this.sinks) {
       try {
         sink.write(stamped);

@@ -41,6 +41,16 @@ const correlation = {
   span_id: spanId.optional(),
 };
 
+/** Tamper-evident chain fields (only with --audit-chain); see src/telemetry/audit-chain.ts. */
+const chain = {
+  chain_id: z.string().optional().describe('Additive, --audit-chain: random id of this process run\'s chain'),
+  seq: z.number().int().optional().describe('Additive, --audit-chain: position in the chain, from 1'),
+  prev_hash: z
+    .string()
+    .optional()
+    .describe('Additive, --audit-chain: SHA-256 (HMAC with a key) of the previous chained line, or of `chain:<chain_id>` for the first'),
+};
+
 export const policyDecisionEvent = z
   .object({
     type: z.literal('policy_decision'),
@@ -54,6 +64,7 @@ export const policyDecisionEvent = z
         'Additive: what decided — the allow/deny rule name (or `id`, or `rules[i]`), `default_deny`, `deny_substrings`, `command_substitution`, `parse_error`, `empty_command`',
       ),
     ...correlation,
+    ...chain,
   })
   .describe('Before every execution (ssh_run, each host of ssh_run_on_tag, ssh_run_async): the policy verdict.');
 
@@ -80,6 +91,7 @@ export const auditEvent = z
     host: z.string().optional().describe('Additive: the configured host name or address of the alias'),
     port: z.number().int().optional().describe('Additive: the SSH port'),
     ...correlation,
+    ...chain,
   })
   .describe('After every execution, success or failure, sync and async alike.');
 
@@ -120,6 +132,7 @@ export const securityEvent = z
     blocked_pattern: z.string().optional().describe('The deny pattern the normalised command matched'),
     alias: alias.optional().describe('Additive: the host alias concerned'),
     ...correlation,
+    ...chain,
   })
   .describe(
     'Security-relevant detections. On stderr they also carry `level: "error"`, `kind: "security_audit"` and an ISO 8601 `timestamp`.',
