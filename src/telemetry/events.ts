@@ -43,12 +43,14 @@ const correlation = {
 
 /** Tamper-evident chain fields (only with --audit-chain); see src/telemetry/audit-chain.ts. */
 const chain = {
-  chain_id: z.string().optional().describe('Additive, --audit-chain: random id of this process run\'s chain'),
+  chain_id: z.string().optional().describe("Additive, --audit-chain: random id of this process run's chain"),
   seq: z.number().int().optional().describe('Additive, --audit-chain: position in the chain, from 1'),
   prev_hash: z
     .string()
     .optional()
-    .describe('Additive, --audit-chain: SHA-256 (HMAC with a key) of the previous chained line, or of `chain:<chain_id>` for the first'),
+    .describe(
+      'Additive, --audit-chain: SHA-256 (HMAC with a key) of the previous chained line, or of `chain:<chain_id>` for the first',
+    ),
 };
 
 export const policyDecisionEvent = z
