@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { resolveConfigDirs } from './config/load.js';
 import { ConfigError } from './config/errors.js';
 import { writeStarterConfig } from './config/init.js';
+import { runDemo } from './demo/demo.js';
 import { Orchestrator } from './orchestrator.js';
 import { createMcpServer, serveStdio } from './server/server.js';
 import type { Server } from 'node:http';
@@ -26,6 +27,11 @@ Usage:
   mcp-ssh-orchestrator [serve] [options]   serve MCP over stdio (the default)
   mcp-ssh-orchestrator init [DIR]          write a starter config directory (default ./config);
                                            existing files are never overwritten
+  mcp-ssh-orchestrator demo [--otlp URL] [--keep] [--embedded-sshd | --openssh]
+                                           a complete scripted session on this machine: a local
+                                           SSH server (OpenSSH if installed, else embedded), a
+                                           generated fleet, the real MCP client; --keep leaves the
+                                           SSH server up for your own MCP client
   mcp-ssh-orchestrator --help | --version
 
 Options:
@@ -85,6 +91,10 @@ async function main(argv: string[]): Promise<number> {
       'max-per-host': { type: 'string' },
       'metrics-addr': { type: 'string' },
       'audit-chain': { type: 'boolean' },
+      otlp: { type: 'string' },
+      keep: { type: 'boolean' },
+      'embedded-sshd': { type: 'boolean' },
+      openssh: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -105,6 +115,19 @@ async function main(argv: string[]): Promise<number> {
       created.length ? created.map((f) => `created ${f}\n`).join('') : `${dir} already has a config; nothing written\n`,
     );
     return 0;
+  }
+  if (command === 'demo') {
+    return runDemo({
+      // The demo is not an MCP session: its narration belongs on stdout.
+      // eslint-disable-next-line no-restricted-properties
+      out: process.stdout,
+      // eslint-disable-next-line no-restricted-properties
+      color: process.stdout.isTTY === true,
+      ...(values.otlp !== undefined ? { otlp: values.otlp } : {}),
+      keep: values.keep === true,
+      embedded: values['embedded-sshd'] === true,
+      openssh: values.openssh === true,
+    });
   }
   if (command !== 'serve') throw new UsageError(`unknown command "${command}"; run with --help for usage`);
 
