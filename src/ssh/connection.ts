@@ -39,7 +39,12 @@ export class SshConnection {
   private constructor(
     private readonly client: ssh2.Client,
     readonly peerAddress: string,
+    readonly port: number,
   ) {
+    // 'end' (the server closed its side) comes before 'close'; either way no new channel can open.
+    client.on('end', () => {
+      this.closed = true;
+    });
     client.on('close', () => {
       this.closed = true;
     });
@@ -122,9 +127,11 @@ export class SshConnection {
           }
           settled = true;
           opts.signal?.removeEventListener('abort', onAbort);
-          resolve(new SshConnection(client, peer));
+          resolve(new SshConnection(client, peer, opts.port));
         });
-        client.once('error', (err: Error & { level?: string }) => {
+        // `on`, not `once`: ssh2 can emit several errors for one attempt (an unusable agent, then
+        // "All configured authentication methods failed"), and an unheard one would crash the process.
+        client.on('error', (err: Error & { level?: string }) => {
           clearTimeout(connectTimer);
           if (hostKeyFailure) return fail(hostKeyFailure);
           if (err.level === 'client-authentication') {
@@ -133,6 +140,17 @@ export class SshConnection {
                 'authentication_failed',
                 `authentication failed for user "${opts.auth.username}" on ${opts.hostForKeys}:${opts.port}: ` +
                   "check the credentials entry (username, key_path, passphrase or password secret) and the server's authorized_keys",
+                { cause: err },
+              ),
+            );
+          }
+          if (err.level === 'agent') {
+            return fail(
+              new SshError(
+                'authentication_failed',
+                `cannot use the ssh-agent at ${opts.auth.agent ?? '(none)'} for user "${opts.auth.username}" on ` +
+                  `${opts.hostForKeys}:${opts.port}: ${err.message}; check that SSH_AUTH_SOCK names a running agent ` +
+                  'holding the key (`ssh-add -l`)',
                 { cause: err },
               ),
             );
@@ -172,12 +190,18 @@ export class SshConnection {
    */
   exec(command: string, onChannel: (channel: ClientChannel) => void, onError: (err: SshError) => void): void {
     if (this.closed) {
-      onError(new SshError('connection_lost', 'the SSH connection was closed'));
+      onError(this.lostBeforeStart());
       return;
     }
-    this.client.exec(command, (err, channel) => {
+    const opened = (err: Error | undefined, channel: ClientChannel): void => {
       if (err) {
-        onError(new SshError('connection_lost', `cannot open a channel: ${err.message}`, { cause: err }));
+        // A pooled connection can die (sshd restarted, network dropped) before we notice; then
+        // the request fails when the socket closes. Say so: nothing ran, so a retry is safe.
+        onError(
+          this.closed
+            ? this.lostBeforeStart(err)
+            : new SshError('connection_lost', `cannot open a channel: ${err.message}`, { cause: err }),
+        );
         return;
       }
       this.active++;
@@ -185,12 +209,28 @@ export class SshConnection {
         this.active--;
       });
       onChannel(channel);
-    });
+    };
+    try {
+      this.client.exec(command, opened);
+    } catch (err) {
+      // ssh2 throws "Not connected" when the socket is no longer writable.
+      this.closed = true;
+      onError(this.lostBeforeStart(err as Error));
+    }
   }
 
   close(): void {
     this.closed = true;
     this.client.end();
+  }
+
+  private lostBeforeStart(cause?: Error): SshError {
+    return new SshError(
+      'connection_lost',
+      `the SSH connection to ${this.peerAddress}:${this.port} was lost before the command started ` +
+        '(sshd stopped or the network dropped); the command did not run — run it again to reconnect',
+      cause ? { cause } : undefined,
+    );
   }
 }
 

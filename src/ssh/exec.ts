@@ -5,6 +5,7 @@
  */
 import type { ClientChannel } from 'ssh2';
 import type { SshConnection } from './connection.js';
+import { SshError } from './errors.js';
 
 export interface ExecOptions {
   maxOutputBytes: number;
@@ -63,14 +64,25 @@ class CappedBuffer {
   }
 }
 
+/**
+ * Runs `command`. Rejects with an SshError when the channel cannot be opened, or when the
+ * connection dies while the command runs (sshd killed, network dropped): the command's outcome
+ * is then unknown, which must not read like an ordinary exit.
+ */
 export function execCommand(conn: SshConnection, command: string, opts: ExecOptions): Promise<ExecResult> {
   return new Promise<ExecResult>((resolve, reject) => {
-    conn.exec(command, (channel) => watchChannel(channel, opts, resolve), reject);
+    conn.exec(command, (channel) => watchChannel(conn, channel, opts, resolve, reject), reject);
   });
 }
 
 /** Attaches every listener at once, in the tick the channel was opened (see SshConnection.exec). */
-function watchChannel(channel: ClientChannel, opts: ExecOptions, resolve: (r: ExecResult) => void): void {
+function watchChannel(
+  conn: SshConnection,
+  channel: ClientChannel,
+  opts: ExecOptions,
+  resolve: (r: ExecResult) => void,
+  reject: (err: SshError) => void,
+): void {
   const out = new CappedBuffer(opts.maxOutputBytes);
   const err = new CappedBuffer(opts.maxOutputBytes);
   let timedOut = false;
@@ -120,6 +132,18 @@ function watchChannel(channel: ClientChannel, opts: ExecOptions, resolve: (r: Ex
     clearTimeout(timer);
     clearTimeout(graceTimer);
     opts.signal?.removeEventListener('abort', onAbort);
+    if (!timedOut && !cancelled && exitCode === null && exitSignal === undefined && !conn.isOpen) {
+      // ssh2 closes every channel of a connection whose socket closed: no exit status came.
+      reject(
+        new SshError(
+          'connection_lost',
+          `the SSH connection to ${conn.peerAddress}:${conn.port} was lost while the command was running ` +
+            `(sshd stopped or the network dropped) after ${out.total + err.total} bytes of output; ` +
+            'whether the command finished is unknown — check the host before running it again',
+        ),
+      );
+      return;
+    }
     const ended = timedOut || cancelled || exitCode === null;
     resolve({
       exitCode: ended ? -1 : (exitCode ?? -1),

@@ -93,7 +93,7 @@ export class CommandExecutor {
         original_command: redactSecrets(decision.bypass.original_command),
         normalized_command: redactSecrets(decision.bypass.normalized_command),
         blocked_pattern: decision.bypass.blocked_pattern,
-        reason: decision.reason,
+        reason: redactSecrets(decision.reason),
         alias: host.alias,
       });
     }

@@ -3,7 +3,7 @@
  * user keys, for integration tests. Never a mock: the orchestrator talks to real OpenSSH.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, readdirSync, chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -22,10 +22,15 @@ export interface TestSshd {
   /** known_hosts line(s) for this server, plain (`[addr]:port type key`). */
   knownHostsLine: string;
   stop(): Promise<void>;
-  /** What sshd wrote on stderr so far (LogLevel ERROR unless logLevel was given). */
+  /** What sshd wrote on stderr so far, across restarts (LogLevel ERROR unless logLevel was given). */
   log(): string;
-  /** Kills sshd abruptly (connections too). */
-  kill(): void;
+  /**
+   * Kills sshd abruptly, connections too: the listener and every process it forked (OpenSSH
+   * puts each connection in its own session, so killing the listener alone leaves them running).
+   */
+  kill(): Promise<void>;
+  /** Starts sshd again with the same directory, port, host key and config (killing it first if it runs). */
+  restart(): Promise<void>;
 }
 
 /**
@@ -44,9 +49,30 @@ function loginUser(): string {
     execFileSync('useradd', ['--create-home', '--shell', '/bin/sh', TEST_LOGIN_USER], { stdio: 'ignore' });
   }
   // useradd leaves the account locked ('!'), and sshd refuses locked accounts even for keys;
-  // '*' means "no password login" without the lock.
-  execFileSync('usermod', ['--password', '*', TEST_LOGIN_USER], { stdio: 'ignore' });
+  // '*' means "no password login" without the lock. Only a locked account is changed: a test
+  // in another worker may have set a password (see setLoginPassword) and must keep it.
+  if (shadowHash(TEST_LOGIN_USER).startsWith('!')) {
+    execFileSync('usermod', ['--password', '*', TEST_LOGIN_USER], { stdio: 'ignore' });
+  }
   return TEST_LOGIN_USER;
+}
+
+function shadowHash(user: string): string {
+  const line = readFileSync('/etc/shadow', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${user}:`));
+  return line?.split(':')[1] ?? '!';
+}
+
+/**
+ * Sets (or, with undefined, removes) the login password of the test user, for password
+ * authentication tests. Root only: it changes a system account.
+ */
+export function setLoginPassword(password: string | undefined): void {
+  if (process.getuid?.() !== 0) throw new Error('setLoginPassword needs root');
+  const user = loginUser();
+  if (password === undefined) execFileSync('usermod', ['--password', '*', user], { stdio: 'ignore' });
+  else execFileSync('chpasswd', [], { input: `${user}:${password}\n`, stdio: ['pipe', 'ignore', 'ignore'] });
 }
 
 export async function freePort(host = '127.0.0.1'): Promise<number> {
@@ -94,7 +120,13 @@ export function makeUserKeys(): { keys: TestSshd['userKeys']; passphrase: string
 }
 
 export async function startSshd(
-  opts: { address?: string; hostKeyType?: 'ed25519' | 'ecdsa' | 'rsa'; logLevel?: string } = {},
+  opts: {
+    address?: string;
+    hostKeyType?: 'ed25519' | 'ecdsa' | 'rsa';
+    logLevel?: string;
+    /** Accept password logins (PasswordAuthentication yes); keys are accepted either way. */
+    passwordAuth?: boolean;
+  } = {},
 ): Promise<TestSshd> {
   if (!SSHD_PATH) throw new Error('OpenSSH sshd not found: install it with `apt-get install openssh-server`');
   const address = opts.address ?? '127.0.0.1';
@@ -122,7 +154,7 @@ export async function startSshd(
       'StrictModes no',
       'PermitRootLogin prohibit-password',
       `AllowUsers ${username}`,
-      'PasswordAuthentication no',
+      `PasswordAuthentication ${opts.passwordAuth ? 'yes' : 'no'}`,
       'KbdInteractiveAuthentication no',
       'UsePAM no',
       'MaxSessions 64',
@@ -132,14 +164,25 @@ export async function startSshd(
       '',
     ].join('\n'),
   );
-  const proc: ChildProcess = spawn(SSHD_PATH, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const sshdPath = SSHD_PATH;
   let stderr = '';
-  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  await waitForPort(address, port, proc, () => stderr);
+  const launch = async (): Promise<ChildProcess> => {
+    const child = spawn(sshdPath, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    await waitForPort(address, port, child, () => stderr);
+    return child;
+  };
+  const exited = (p: ChildProcess): boolean => p.exitCode !== null || p.signalCode !== null;
+  const waitExit = (p: ChildProcess): Promise<void> =>
+    new Promise<void>((resolve) => {
+      if (exited(p)) return resolve();
+      p.once('exit', () => resolve());
+    });
+  let proc = await launch();
   const hostKeyPub = readFileSync(`${hostKey}.pub`, 'utf8').trim();
   const [type, key] = hostKeyPub.split(/\s+/);
   const hostPattern = address.includes(':') ? `[${address}]:${port}` : `[${address}]:${port}`;
-  return {
+  const sshd: TestSshd = {
     port,
     address,
     dir,
@@ -149,14 +192,69 @@ export async function startSshd(
     passphrase,
     knownHostsLine: `${hostPattern} ${type} ${key}`,
     log: () => stderr,
-    kill: () => proc.kill('SIGKILL'),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-        proc.once('exit', () => resolve());
-        proc.kill('SIGTERM');
-      }),
+    kill: async () => {
+      if (proc.pid === undefined || exited(proc)) return;
+      // Collect the tree first: once the listener dies its children are re-parented.
+      const pids = [proc.pid, ...descendantsOf(proc.pid)];
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+      await waitExit(proc);
+      for (let i = 0; i < 200 && pids.some(isAlive); i++) await new Promise((r) => setTimeout(r, 10));
+    },
+    restart: async () => {
+      if (!exited(proc)) await sshd.kill();
+      proc = await launch();
+    },
+    stop: () => {
+      const p = proc;
+      if (!exited(p)) p.kill('SIGTERM');
+      return waitExit(p);
+    },
   };
+  return sshd;
+}
+
+/** True while the process exists and is not a zombie waiting to be reaped. */
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Every process below `root`, from the parent links in /proc (Linux). */
+function descendantsOf(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited while we looked
+    }
+    // "pid (comm) state ppid ...": comm may itself contain spaces and parentheses.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const list = children.get(ppid) ?? [];
+    list.push(Number(entry));
+    children.set(ppid, list);
+  }
+  const found: number[] = [];
+  const queue = [root];
+  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
+    for (const child of children.get(pid) ?? []) {
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
 }
 
 async function waitForPort(address: string, port: number, proc: ChildProcess, log: () => string): Promise<void> {
