@@ -226,7 +226,7 @@ export class SshConnection {
 
   private lostBeforeStart(cause?: Error): SshError {
     return new SshError(
-      'connection_lost',
+      'connection_stale',
       `the SSH connection to ${this.peerAddress}:${this.port} was lost before the command started ` +
         '(sshd stopped or the network dropped); the command did not run — run it again to reconnect',
       cause ? { cause } : undefined,

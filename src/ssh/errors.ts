@@ -11,7 +11,9 @@ export type SshFailureKind =
   | 'host_key_mismatch'
   | 'host_key_revoked'
   | 'network_blocked'
-  | 'connection_lost';
+  | 'connection_lost'
+  /** A pooled connection was found dead before the command started: nothing ran, a retry is safe. */
+  | 'connection_stale';
 
 export class SshError extends Error {
   constructor(

@@ -171,37 +171,44 @@ export class CommandExecutor {
   ): Promise<{ exec?: ExecResult; failure?: unknown; targetIp: string | null }> {
     let targetIp: string | null = null;
     try {
-      const lease = await inSpan('connect', {}, async (span) => {
-        progress('connecting');
-        const address = await this.pickAddress(snap, host);
-        targetIp = address;
-        span.setAttribute(ATTR_NETWORK_PEER_ADDRESS, address);
-        const key = `${snap.generation}|${host.alias}|${address}|${host.port}`;
-        const acquired = await this.deps.pool.acquire(
-          key,
-          () => this.connect(snap, host, address, task.abort.signal),
-          task.abort.signal,
-        );
-        progress('connected');
-        return acquired;
-      });
-      try {
-        const exec = await inSpan('run', {}, async () => {
-          const ticker = setInterval(() => progress('running'), PROGRESS_INTERVAL_MS);
-          try {
-            return await execCommand(lease.connection, task.command, {
-              maxOutputBytes: limits.max_output_bytes,
-              timeoutMs: limits.max_seconds * 1000,
-              signal: task.abort.signal,
-              onData: (stream, chunk) => task.appendOutput(stream, chunk),
-            });
-          } finally {
-            clearInterval(ticker);
-          }
+      // A pooled connection that died while idle is only noticed when a channel is refused;
+      // nothing ran then, so one retry on a fresh connection is safe.
+      for (let attempt = 1; ; attempt++) {
+        const lease = await inSpan('connect', { 'mcp_ssh.attempt': attempt }, async (span) => {
+          progress('connecting');
+          const address = await this.pickAddress(snap, host);
+          targetIp = address;
+          span.setAttribute(ATTR_NETWORK_PEER_ADDRESS, address);
+          const key = `${snap.generation}|${host.alias}|${address}|${host.port}`;
+          const acquired = await this.deps.pool.acquire(
+            key,
+            () => this.connect(snap, host, address, task.abort.signal),
+            task.abort.signal,
+          );
+          progress('connected');
+          return acquired;
         });
-        return { exec, targetIp };
-      } finally {
-        lease.release();
+        try {
+          const exec = await inSpan('run', {}, async () => {
+            const ticker = setInterval(() => progress('running'), PROGRESS_INTERVAL_MS);
+            try {
+              return await execCommand(lease.connection, task.command, {
+                maxOutputBytes: limits.max_output_bytes,
+                timeoutMs: limits.max_seconds * 1000,
+                signal: task.abort.signal,
+                onData: (stream, chunk) => task.appendOutput(stream, chunk),
+              });
+            } finally {
+              clearInterval(ticker);
+            }
+          });
+          return { exec, targetIp };
+        } catch (err) {
+          if (attempt === 1 && err instanceof SshError && err.kind === 'connection_stale') continue;
+          throw err;
+        } finally {
+          lease.release();
+        }
       }
     } catch (failure) {
       return { failure, targetIp };
