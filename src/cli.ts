@@ -14,7 +14,8 @@ import type { Server } from 'node:http';
 import { AuditChain } from './telemetry/audit-chain.js';
 import { TelemetryBus, unixSecondsNow } from './telemetry/bus.js';
 import { MetricsSink } from './telemetry/metrics.js';
-import { parseMetricsAddress, startMetricsServer } from './telemetry/metrics-server.js';
+import { metricsUrlOf, parseMetricsAddress, startMetricsServer } from './telemetry/metrics-server.js';
+import { runHealthCheck } from './health-check.js';
 import { startOpenTelemetry } from './telemetry/otel.js';
 import { StderrSink } from './telemetry/stderr-sink.js';
 import { VERSION } from './version.js';
@@ -27,6 +28,10 @@ Usage:
   mcp-ssh-orchestrator [serve] [options]   serve MCP over stdio (the default)
   mcp-ssh-orchestrator init [DIR]          write a starter config directory (default ./config);
                                            existing files are never overwritten
+  mcp-ssh-orchestrator check [--config-dir DIR] [--metrics-addr H:P]
+                                           validate the config (and known_hosts) and, with a
+                                           metrics address, that the server answers on /metrics;
+                                           exit 0 healthy, 2 not (the container HEALTHCHECK)
   mcp-ssh-orchestrator demo [--otlp URL] [--keep] [--embedded-sshd | --openssh]
                                            a complete scripted session on this machine: a local
                                            SSH server (OpenSSH if installed, else embedded), a
@@ -115,6 +120,17 @@ async function main(argv: string[]): Promise<number> {
       created.length ? created.map((f) => `created ${f}\n`).join('') : `${dir} already has a config; nothing written\n`,
     );
     return 0;
+  }
+  if (command === 'check') {
+    const env = process.env;
+    const metricsAddr = values['metrics-addr'] ?? env.MCP_SSH_METRICS_ADDR;
+    const metricsUrl = metricsAddr ? metricsUrlOf(parseMetricsAddress(metricsAddr)) : undefined;
+    // Security events found while checking (a key path escaping its directory, ...) are real: log them.
+    const bus = new TelemetryBus([new StderrSink()]);
+    const result = await runHealthCheck(resolveConfigDirs({ configDir: values['config-dir'], env }), bus, metricsUrl);
+    writeOut(result.lines.join('\n') + '\n');
+    await bus.close();
+    return result.ok ? 0 : 2;
   }
   if (command === 'demo') {
     return runDemo({

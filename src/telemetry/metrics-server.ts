@@ -46,7 +46,14 @@ export async function startMetricsServer(
   });
   server.unref();
   const bound = server.address();
-  const port = typeof bound === 'object' && bound ? bound.port : addr.port;
-  const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
-  return { server, url: `http://${host}:${port}/metrics` };
+  return {
+    server,
+    url: metricsUrlOf({ host: addr.host, port: typeof bound === 'object' && bound ? bound.port : addr.port }),
+  };
+}
+
+/** The URL a scraper uses; a wildcard bind address is scraped on loopback. */
+export function metricsUrlOf(addr: MetricsAddress): string {
+  const host = addr.host === '0.0.0.0' ? '127.0.0.1' : addr.host === '::' ? '::1' : addr.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}/metrics`;
 }

@@ -64,6 +64,20 @@ describe('server process lifecycle', () => {
     ]);
   });
 
+  it('check reports a healthy config with exit 0, a broken one with exit 2 naming the problem', () => {
+    const ok = runCli(['check', '--config-dir', fleet.configDir]);
+    expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^config ok: 1 hosts, \d+ credentials, \d+ rules/);
+    const broken = makeFleet([sshd], [{ alias: 'web1', sshd }]);
+    writeFileSync(join(broken.configDir, 'policy.yml'), 'rules:\n  - action: maybe\n    commands: ["x"]\n');
+    const bad = runCli(['check', '--config-dir', broken.configDir]);
+    expect(bad.status).toBe(2);
+    expect(bad.stdout).toMatch(/policy\.yml:2:\d+ rules\[0\]\.action/);
+    const noMetrics = runCli(['check', '--config-dir', fleet.configDir, '--metrics-addr', '127.0.0.1:1']);
+    expect(noMetrics.status).toBe(2);
+    expect(noMetrics.stdout).toContain('metrics unreachable at http://127.0.0.1:1/metrics');
+  });
+
   it('exits 2 with a usage error for an unknown option', () => {
     const r = runCli(['--no-such-flag']);
     expect(r.status).toBe(2);

@@ -1,0 +1,46 @@
+/**
+ * `mcp-ssh-orchestrator check`: what a container HEALTHCHECK or an operator runs to know the
+ * server would work — the config directory loads (the same validation as at start, known_hosts
+ * included) and, when metrics are served, the running process answers on /metrics.
+ */
+import type { ConfigDirs } from './config/load.js';
+import { ConfigError } from './config/errors.js';
+import { buildSnapshot } from './tasks/snapshot.js';
+import type { EventEmitter } from './telemetry/events.js';
+
+export interface CheckResult {
+  ok: boolean;
+  lines: string[];
+}
+
+export async function runHealthCheck(
+  dirs: ConfigDirs,
+  emitter: EventEmitter,
+  metricsUrl?: string,
+): Promise<CheckResult> {
+  const lines: string[] = [];
+  let ok = true;
+  try {
+    const snap = await buildSnapshot(dirs, emitter, 0);
+    lines.push(
+      `config ok: ${snap.config.hosts.length} hosts, ${snap.config.credentials.size} credentials, ${snap.config.policy.rules.length} rules (${dirs.configDir})`,
+    );
+  } catch (err) {
+    ok = false;
+    lines.push(
+      `config invalid (${dirs.configDir}):`,
+      ...(err instanceof ConfigError ? err.message.split('\n') : [String(err)]),
+    );
+  }
+  if (metricsUrl !== undefined) {
+    try {
+      const res = await fetch(metricsUrl, { signal: AbortSignal.timeout(3000) });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      lines.push(`metrics ok: ${metricsUrl}`);
+    } catch (err) {
+      ok = false;
+      lines.push(`metrics unreachable at ${metricsUrl}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return { ok, lines };
+}
