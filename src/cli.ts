@@ -8,6 +8,7 @@ import { resolveConfigDirs } from './config/load.js';
 import { ConfigError } from './config/errors.js';
 import { writeStarterConfig } from './config/init.js';
 import { runDemo } from './demo/demo.js';
+import { runSetupCommand } from './setup/elasticsearch.js';
 import { Orchestrator } from './orchestrator.js';
 import { createMcpServer, serveStdio } from './server/server.js';
 import type { Server } from 'node:http';
@@ -28,6 +29,9 @@ Usage:
   mcp-ssh-orchestrator [serve] [options]   serve MCP over stdio (the default)
   mcp-ssh-orchestrator init [DIR]          write a starter config directory (default ./config);
                                            existing files are never overwritten
+  mcp-ssh-orchestrator setup elasticsearch --url URL [--kibana-url URL] [...]
+                                           install the Elasticsearch/Kibana kit (templates, ingest
+                                           pipelines, ILM policies, saved objects); setup --help
   mcp-ssh-orchestrator check [--config-dir DIR] [--metrics-addr H:P]
                                            validate the config (and known_hosts) and, with a
                                            metrics address, that the server answers on /metrics;
@@ -87,6 +91,8 @@ function writeOut(text: string): void {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // setup has its own options (--url, --api-key, ...): dispatch before the server's parser.
+  if (argv[0] === 'setup') return runSetupCommand(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
