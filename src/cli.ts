@@ -41,6 +41,10 @@ Usage:
                                            SSH server (OpenSSH if installed, else embedded), a
                                            generated fleet, the real MCP client; --keep leaves the
                                            SSH server up for your own MCP client
+  mcp-ssh-orchestrator demo --config-dir DIR [--raw-stderr] [--every SECONDS] [--server-arg ARG]...
+                                           the same session against an existing fleet (the compose
+                                           stack's traffic source): --raw-stderr passes the server's
+                                           JSON lines through unchanged, --every repeats until stopped
   mcp-ssh-orchestrator --help | --version
 
 Options:
@@ -106,6 +110,9 @@ async function main(argv: string[]): Promise<number> {
       keep: { type: 'boolean' },
       'embedded-sshd': { type: 'boolean' },
       openssh: { type: 'boolean' },
+      'raw-stderr': { type: 'boolean' },
+      every: { type: 'string' },
+      'server-arg': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -149,6 +156,11 @@ async function main(argv: string[]): Promise<number> {
       keep: values.keep === true,
       embedded: values['embedded-sshd'] === true,
       openssh: values.openssh === true,
+      ...(values['config-dir'] !== undefined ? { configDir: values['config-dir'] } : {}),
+      // Passed through byte for byte so Docker's log driver sees the server's own lines.
+      ...(values['raw-stderr'] ? { rawStderr: (line: string) => void process.stderr.write(line + '\n') } : {}),
+      ...(values.every !== undefined ? { everySeconds: positiveInt(values.every, 30, '--every') } : {}),
+      ...(values['server-arg'] ? { serverArgs: values['server-arg'] } : {}),
     });
   }
   if (command !== 'serve') throw new UsageError(`unknown command "${command}"; run with --help for usage`);

@@ -28,6 +28,14 @@ export interface DemoOptions {
   openssh?: boolean;
   dir?: string;
   color?: boolean;
+  /** Drive an existing config directory instead of starting a local SSH server (compose stack). */
+  configDir?: string;
+  /** Pass the server's stderr through unchanged (for Docker's log driver) instead of narrating it. */
+  rawStderr?: (line: string) => void;
+  /** Repeat the session every this many seconds until SIGINT/SIGTERM (a long-running traffic source). */
+  everySeconds?: number;
+  /** Extra arguments for the spawned server, e.g. --metrics-addr 0.0.0.0:9464. */
+  serverArgs?: string[];
 }
 
 interface Step {
@@ -52,11 +60,16 @@ const STEPS: Step[] = [
 
 export const CLI_JS = fileURLToPath(new URL('../cli.js', import.meta.url));
 
-export async function runDemo(opts: DemoOptions): Promise<number> {
-  const paint = (code: string, text: string): string => (opts.color ? `\x1b[${code}m${text}\x1b[0m` : text);
-  const say = (text = ''): void => void opts.out.write(text + '\n');
-  const root = resolve(opts.dir ?? mkdtempSync(join(tmpdir(), 'mcp-ssh-demo-')));
+type Say = (text?: string) => void;
+type Paint = (code: string, text: string) => string;
 
+/** Where the session runs: a generated fleet on a local SSH server, or an existing config. */
+async function prepareFleet(opts: DemoOptions, say: Say): Promise<{ configDir: string; stop: () => Promise<void> }> {
+  if (opts.configDir !== undefined) {
+    say(`config:     ${resolve(opts.configDir)} (existing fleet)`);
+    return { configDir: resolve(opts.configDir), stop: async () => undefined };
+  }
+  const root = resolve(opts.dir ?? mkdtempSync(join(tmpdir(), 'mcp-ssh-demo-')));
   const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
   const userKey = ssh2.utils.generateKeyPairSync('ed25519');
   const sshd = await startLocalSshd({
@@ -72,18 +85,78 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     userPrivateKey: userKey.private,
     hostPublicKey: hostKey.public,
   });
-  say(paint('1', 'mcp-ssh-orchestrator demo'));
   const kind = sshd.kind === 'openssh' ? 'OpenSSH sshd' : `embedded ssh2 server (${sshd.reason ?? 'no OpenSSH'})`;
   say(`SSH server: ${kind} on 127.0.0.1:${sshd.port}, user ${sshd.username}`);
   say(`config:     ${fleet.configDir}`);
+  return { configDir: fleet.configDir, stop: sshd.stop };
+}
+
+/** The server's environment: ours minus everything but what it reads (PATH, HOME, MCP_SSH_*, OTEL_*). */
+function serverEnv(opts: DemoOptions): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && (k === 'PATH' || k === 'HOME' || k.startsWith('MCP_SSH_') || k.startsWith('OTEL_')))
+      env[k] = v;
+  }
+  if (opts.otlp) env.OTEL_EXPORTER_OTLP_ENDPOINT = opts.otlp;
+  return env;
+}
+
+async function runSteps(client: Client, say: Say, paint: Paint): Promise<number> {
+  let failures = 0;
+  for (const [i, step] of STEPS.entries()) {
+    say();
+    say(paint('1;36', `▶ ${i + 1}. ${step.title}`) + paint('2', `  ${step.tool} ${JSON.stringify(step.args)}`));
+    try {
+      const result = (await client.callTool({ name: step.tool, arguments: step.args })) as CallToolResult;
+      const text = result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+      say((result.isError ? paint('33', '  tool error: ') : '  ') + text.split('\n').join('\n  '));
+    } catch (err) {
+      failures++;
+      say(paint('31', `  demo step failed: ${err instanceof Error ? err.message : String(err)}`));
+    }
+    // Let the last lines of a command (audit, trace) arrive before the next step.
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return failures;
+}
+
+function summarise(lines: Record<string, unknown>[], say: Say, paint: Paint): void {
+  const count = (pred: (l: Record<string, unknown>) => boolean): number => lines.filter(pred).length;
+  const securityTypes = [...new Set(lines.filter((l) => l.type === 'security_event').map((l) => String(l.event_type)))];
+  say();
+  say(paint('1', 'Summary'));
+  say(`  stderr lines:        ${lines.length} (${count((l) => l._raw !== undefined)} not JSON)`);
+  say(
+    `  policy decisions:    ${count((l) => l.type === 'policy_decision')} (${count((l) => l.type === 'policy_decision' && l.allowed === false)} denied)`,
+  );
+  say(
+    `  executions audited:  ${count((l) => l.type === 'audit')} (${count((l) => l.type === 'audit' && l.timeout === true)} timed out)`,
+  );
+  say(`  security events:     ${count((l) => l.type === 'security_event')} (${securityTypes.join(', ') || 'none'})`);
+  say(`  progress lines:      ${count((l) => l.type === 'progress')}`);
+  say();
+  say(`Filter the trail with jq, e.g.:  jq -c 'select(.type=="audit")'`);
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise<void>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+}
+
+export async function runDemo(opts: DemoOptions): Promise<number> {
+  const paint: Paint = (code, text) => (opts.color ? `\x1b[${code}m${text}\x1b[0m` : text);
+  const say: Say = (text = '') => void opts.out.write(text + '\n');
+  say(paint('1', 'mcp-ssh-orchestrator demo'));
+  const fleet = await prepareFleet(opts, say);
   if (opts.otlp) say(`OTLP:       ${opts.otlp}`);
 
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? root };
-  if (opts.otlp) env.OTEL_EXPORTER_OTLP_ENDPOINT = opts.otlp;
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [CLI_JS, '--config-dir', fleet.configDir],
-    env,
+    args: [CLI_JS, '--config-dir', fleet.configDir, ...(opts.serverArgs ?? [])],
+    env: serverEnv(opts),
     stderr: 'pipe',
   });
   const lines: Record<string, unknown>[] = [];
@@ -97,7 +170,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       } catch {
         lines.push({ _raw: line });
       }
-      say(paint('2', `  stderr │ ${line}`));
+      if (opts.rawStderr) opts.rawStderr(line);
+      else say(paint('2', `  stderr │ ${line}`));
     }
   });
   const client = new Client({ name: 'mcp-ssh-orchestrator-demo', version: '1.0.0' });
@@ -105,40 +179,24 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
 
   let failures = 0;
   try {
-    for (const [i, step] of STEPS.entries()) {
-      say();
-      say(paint('1;36', `▶ ${i + 1}. ${step.title}`) + paint('2', `  ${step.tool} ${JSON.stringify(step.args)}`));
-      const result = (await client.callTool({ name: step.tool, arguments: step.args })) as CallToolResult;
-      const text = result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
-      say((result.isError ? paint('33', '  tool error: ') : '  ') + text.split('\n').join('\n  '));
-      // Allow the last lines of a command (audit, trace) to arrive before the next step.
-      await new Promise((r) => setTimeout(r, 100));
+    if (opts.everySeconds !== undefined) {
+      // A traffic source: the same session again and again until stopped.
+      let stopped = false;
+      void untilSignal().then(() => (stopped = true));
+      while (!stopped) {
+        failures += await runSteps(client, say, paint);
+        for (let waited = 0; waited < opts.everySeconds * 10 && !stopped; waited++)
+          await new Promise((r) => setTimeout(r, 100));
+      }
+    } else {
+      failures += await runSteps(client, say, paint);
     }
-  } catch (err) {
-    failures++;
-    say(paint('31', `demo step failed: ${err instanceof Error ? err.message : String(err)}`));
   } finally {
     await client.close();
   }
+  summarise(lines, say, paint);
 
-  const count = (pred: (l: Record<string, unknown>) => boolean): number => lines.filter(pred).length;
-  say();
-  say(paint('1', 'Summary'));
-  say(`  stderr lines:        ${lines.length} (${count((l) => l._raw !== undefined)} not JSON)`);
-  say(
-    `  policy decisions:    ${count((l) => l.type === 'policy_decision')} (${count((l) => l.type === 'policy_decision' && l.allowed === false)} denied)`,
-  );
-  say(
-    `  executions audited:  ${count((l) => l.type === 'audit')} (${count((l) => l.type === 'audit' && l.timeout === true)} timed out)`,
-  );
-  say(
-    `  security events:     ${count((l) => l.type === 'security_event')} (${[...new Set(lines.filter((l) => l.type === 'security_event').map((l) => String(l.event_type)))].join(', ') || 'none'})`,
-  );
-  say(`  progress lines:      ${count((l) => l.type === 'progress')}`);
-  say();
-  say(`Filter the trail with jq, e.g.:  jq -c 'select(.type=="audit")'`);
-
-  if (opts.keep) {
+  if (opts.keep && opts.configDir === undefined) {
     say();
     say(paint('1', 'The SSH server keeps running. Point your MCP client at this config:'));
     say(
@@ -149,11 +207,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       ),
     );
     say('Press Ctrl-C to stop.');
-    await new Promise<void>((done) => {
-      process.once('SIGINT', done);
-      process.once('SIGTERM', done);
-    });
+    await untilSignal();
   }
-  await sshd.stop();
-  return failures === 0 && count((l) => l._raw !== undefined) === 0 ? 0 : 1;
+  await fleet.stop();
+  return failures === 0 && lines.every((l) => l._raw === undefined) ? 0 : 1;
 }

@@ -5,16 +5,19 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_TEST_POLICY, makeFleet } from '../helpers/fleet.js';
 import { CLI_PATH } from '../helpers/mcp-session.js';
+import { startSshd } from '../helpers/sshd.js';
 import { startOtlpReceiver } from '../helpers/otlp-receiver.js';
 
-function runDemo(args: string[]): Promise<{ code: number | null; out: string }> {
+function runDemo(args: string[]): Promise<{ code: number | null; out: string; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const proc = spawn(process.execPath, [CLI_PATH, 'demo', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    proc.once('exit', (code) => resolve({ code, out }));
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    proc.once('exit', (code) => resolve({ code, out: stdout + stderr, stdout, stderr }));
   });
 }
 
@@ -52,5 +55,34 @@ describe('demo', () => {
     expect(code, out).toBe(0);
     expect(out).toContain('OpenSSH sshd');
     expectFullStory(out);
+  });
+
+  it("drives an existing fleet with --config-dir, passing the server's stderr lines through unchanged", async () => {
+    const sshd = await startSshd();
+    try {
+      const fleet = makeFleet(
+        [sshd],
+        [
+          { alias: 'web1', sshd, tags: ['web'] },
+          { alias: 'web2', sshd, tags: ['web'] },
+          { alias: 'db1', sshd, tags: ['db'] },
+        ],
+        { ...DEFAULT_TEST_POLICY, overrides: { tags: { db: { max_seconds: 2 } } } },
+      );
+      const { code, stdout, stderr } = await runDemo(['--config-dir', fleet.configDir, '--raw-stderr']);
+      expect(code, stdout + stderr).toBe(0);
+      expect(stdout).toContain('(existing fleet)');
+      expect(stdout).not.toContain('stderr │');
+      // stderr carries exactly the server's JSON lines, as Docker's log driver would see them.
+      const lines = stderr
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.filter((l) => l.type === 'audit')).toHaveLength(4);
+      expect(lines.filter((l) => l.type === 'policy_decision' && l.allowed === false)).toHaveLength(2);
+      expect(lines).toContainEqual(expect.objectContaining({ type: 'audit', alias: 'db1', timeout: true }));
+    } finally {
+      await sshd.stop();
+    }
   });
 });
