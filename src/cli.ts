@@ -9,6 +9,11 @@ import { ConfigError } from './config/errors.js';
 import { writeStarterConfig } from './config/init.js';
 import { runDemo } from './demo/demo.js';
 import { runSetupCommand } from './setup/elasticsearch.js';
+import { runReportCommand } from './monitor/report.js';
+import { runVerifyCommand } from './monitor/verify.js';
+import { runWatchCommand } from './monitor/watch.js';
+
+const MONITOR_COMMANDS = { verify: runVerifyCommand, report: runReportCommand, watch: runWatchCommand } as const;
 import { Orchestrator } from './orchestrator.js';
 import { createMcpServer, serveStdio } from './server/server.js';
 import type { Server } from 'node:http';
@@ -32,6 +37,10 @@ Usage:
   mcp-ssh-orchestrator setup elasticsearch --url URL [--kibana-url URL] [...]
                                            install the Elasticsearch/Kibana kit (templates, ingest
                                            pipelines, ILM policies, saved objects); setup --help
+  mcp-ssh-orchestrator verify [FILE...]    check a tamper-evident audit log (--audit-chain); verify --help
+  mcp-ssh-orchestrator report --from T --to T [FILE...]
+                                           compliance report over audit logs (md, json, csv)
+  mcp-ssh-orchestrator watch [FILE...]     anomaly watch over the audit stream with a baseline on disk
   mcp-ssh-orchestrator check [--config-dir DIR] [--metrics-addr H:P]
                                            validate the config (and known_hosts) and, with a
                                            metrics address, that the server answers on /metrics;
@@ -95,8 +104,18 @@ function writeOut(text: string): void {
 }
 
 async function main(argv: string[]): Promise<number> {
-  // setup has its own options (--url, --api-key, ...): dispatch before the server's parser.
-  if (argv[0] === 'setup') return runSetupCommand(argv.slice(1));
+  // These subcommands have their own options: dispatch before the server's parser.
+  const sub = argv[0];
+  if (sub === 'setup') return runSetupCommand(argv.slice(1));
+  if (sub === 'verify' || sub === 'report' || sub === 'watch') {
+    return MONITOR_COMMANDS[sub](argv.slice(1), {
+      // A CLI subcommand, not an MCP session: stdout is its output.
+      // eslint-disable-next-line no-restricted-properties
+      stdout: process.stdout,
+      stderr: process.stderr,
+      stdin: process.stdin,
+    });
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -5,7 +5,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { TelemetrySink } from './bus.js';
-import type { AuditEvent, StampedEvent } from './events.js';
+import { SECURITY_EVENT_TYPES, type AuditEvent, type StampedEvent } from './events.js';
 
 /** `status` label of ssh_commands_total. */
 export type CommandStatus = 'success' | 'failure' | 'timeout' | 'cancelled' | 'error' | 'denied';
@@ -62,6 +62,11 @@ export class MetricsSink implements TelemetrySink {
       labelNames: ['violation_type'],
       registers,
     });
+    // Every known violation type starts at 0, so the first violation is an increase() that
+    // alert rules can see rather than a series appearing out of nowhere.
+    for (const violation_type of ['command_denied', 'network_blocked', ...SECURITY_EVENT_TYPES]) {
+      if (violation_type !== 'authentication_failed') this.violations.inc({ violation_type }, 0);
+    }
     this.reloads = new Counter({
       name: 'ssh_config_reloads_total',
       help: 'Successful configuration reloads',
