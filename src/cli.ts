@@ -232,6 +232,9 @@ async function main(argv: string[]): Promise<number> {
     await running.shutdown();
     await shutdownTelemetry();
   });
+  // Shutdown is complete and every line written. An exporter request still waiting on a hanging
+  // collector, or its retry timers, must not keep the process alive past the bounded flush.
+  setTimeout(() => process.exit(process.exitCode ?? 0), 100).unref();
   return 0;
 }
 

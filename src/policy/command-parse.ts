@@ -10,9 +10,12 @@
  *   and here-docs `<<` / `<<-`, found outside single quotes (inside double quotes too, where
  *   the shell still expands them). The text inside a substitution is returned as a nested
  *   command line because the shell will run it. Here-strings (`<<<`) feed a word to stdin and
- *   run nothing, so they are ordinary text.
- * - here-doc bodies are consumed (they are data, not commands); when the delimiter is unquoted
- *   the shell expands `$(...)` and backticks in the body, so those are returned as nested too.
+ *   run nothing, so they stay ordinary text of the segment.
+ * - here-doc bodies are consumed (they are not segments); when the delimiter is unquoted the
+ *   shell expands `$(...)` and backticks in the body, so those are returned as nested too.
+ * - what a segment gets on stdin from here-docs and here-strings is kept as `stdinText`, and
+ *   whether its stdin is the previous segment's output as `fromPipe`: both are data to most
+ *   commands, but the program of a shell that reads stdin (`sh <<<cmd`, `echo cmd | sh`).
  * - `#` comments are not recognised: text after `#` is still scanned, which can only make a
  *   decision stricter.
  *
@@ -29,6 +32,10 @@ export interface ParsedSegment {
   substitutions: SubstitutionKind[];
   /** Command lines the shell will run on behalf of this segment (insides of substitutions). */
   nested: string[];
+  /** Text fed to the segment's stdin: here-doc bodies and here-string words (quotes as written). */
+  stdinText: string[];
+  /** The segment's stdin is the previous segment's output (it follows `|` or `|&`). */
+  fromPipe: boolean;
 }
 
 export type ParseResult = { ok: true; segments: ParsedSegment[] } | { ok: false; error: string };
@@ -44,6 +51,8 @@ interface PendingHeredoc {
   expands: boolean;
   /** The `nested` list of the segment that opened the here-doc. */
   ownerNested: string[];
+  /** The `stdinText` list of the segment that opened the here-doc. */
+  ownerStdin: string[];
 }
 
 /** Splits a command line into segments; see the module comment for what is recognised. */
@@ -62,6 +71,10 @@ class Scanner {
   private current = '';
   private substitutions: SubstitutionKind[] = [];
   private nested: string[] = [];
+  private stdinText: string[] = [];
+  private fromPipe = false;
+  /** Start of the here-string word being scanned, if any (it ends at an unquoted blank or operator). */
+  private hereStringFrom: number | undefined;
   private pendingHeredocs: PendingHeredoc[] = [];
 
   constructor(
@@ -78,6 +91,9 @@ class Scanner {
     while (this.pos < s.length) {
       const c = s[this.pos] as string;
       const next = s[this.pos + 1];
+      // Quotes, escapes and substitutions are consumed whole below, so a character seen here
+      // is unquoted.
+      if (this.hereStringFrom !== undefined && /[\s;&|<>()]/.test(c)) this.endHereString();
       if (c === '\\') {
         this.take(this.pos + 2);
       } else if (c === "'") {
@@ -103,6 +119,7 @@ class Scanner {
         this.endSegment(2);
       } else if (c === '|') {
         this.endSegment(next === '|' || next === '&' ? 2 : 1);
+        this.fromPipe = next !== '|';
       } else if (c === '&' && !this.isRedirectionAmpersand()) {
         this.endSegment(1);
       } else {
@@ -112,6 +129,7 @@ class Scanner {
     if (this.pendingHeredocs.length > 0) {
       throw new ParseError(`here-doc delimited by '${this.pendingHeredocs[0]?.delimiter}' has no body or end line`);
     }
+    this.endHereString();
     this.endSegment(0);
     return this.segments;
   }
@@ -125,10 +143,20 @@ class Scanner {
 
   private endSegment(operatorLength: number): void {
     const raw = this.current.trim();
-    if (raw !== '') this.segments.push({ raw, substitutions: this.substitutions, nested: this.nested });
+    if (raw !== '') {
+      this.segments.push({
+        raw,
+        substitutions: this.substitutions,
+        nested: this.nested,
+        stdinText: this.stdinText,
+        fromPipe: this.fromPipe,
+      });
+    }
     this.current = '';
     this.substitutions = [];
     this.nested = [];
+    this.stdinText = [];
+    this.fromPipe = false;
     this.pos += operatorLength;
   }
 
@@ -221,10 +249,12 @@ class Scanner {
     if (innerCommand.trim() !== '') this.nested.push(innerCommand);
   }
 
-  /** At `<<`: a here-string `<<<` is plain text; otherwise read a here-doc's delimiter word. */
+  /** At `<<`: a here-string `<<<` stays plain text; otherwise read a here-doc's delimiter word. */
   private scanHereOperator(): void {
     if (this.text[this.pos + 2] === '<') {
       this.take(this.pos + 3);
+      while (this.text[this.pos] === ' ' || this.text[this.pos] === '\t') this.take(this.pos + 1);
+      this.hereStringFrom = this.pos;
       return;
     }
     const stripTabs = this.text[this.pos + 2] === '-';
@@ -253,7 +283,21 @@ class Scanner {
     this.current += this.text.slice(start, this.pos);
     if (delimiter === '') throw new ParseError('here-doc operator without a delimiter word');
     this.substitutions.push('heredoc');
-    this.pendingHeredocs.push({ delimiter, stripTabs, expands: !quoted, ownerNested: this.nested });
+    this.pendingHeredocs.push({
+      delimiter,
+      stripTabs,
+      expands: !quoted,
+      ownerNested: this.nested,
+      ownerStdin: this.stdinText,
+    });
+  }
+
+  /** Records the here-string word that ends at the current position. */
+  private endHereString(): void {
+    if (this.hereStringFrom === undefined) return;
+    const word = this.text.slice(this.hereStringFrom, this.pos);
+    if (word !== '') this.stdinText.push(word);
+    this.hereStringFrom = undefined;
   }
 
   /** After a newline, consume the bodies of here-docs opened on the line just ended. */
@@ -265,13 +309,16 @@ class Scanner {
         const lineEnd = this.text.indexOf('\n', this.pos);
         const line = this.text.slice(this.pos, lineEnd === -1 ? this.text.length : lineEnd);
         this.pos = lineEnd === -1 ? this.text.length : lineEnd + 1;
-        if ((heredoc.stripTabs ? line.replace(/^\t+/, '') : line) === heredoc.delimiter) {
+        const stripped = heredoc.stripTabs ? line.replace(/^\t+/, '') : line;
+        if (stripped === heredoc.delimiter) {
           terminated = true;
           break;
         }
-        bodyLines.push(line);
+        bodyLines.push(stripped);
       }
       if (!terminated) throw new ParseError(`here-doc is not closed by a '${heredoc.delimiter}' line`);
+      // The body is the stdin of the command: data to most, the program of a shell.
+      heredoc.ownerStdin.push(bodyLines.join('\n'));
       if (heredoc.expands) heredoc.ownerNested.push(...Scanner.substitutionsInText(bodyLines.join('\n')));
     }
     this.pendingHeredocs = [];

@@ -10,11 +10,20 @@
  *   4. `deny_substrings` against the normalised whole command, every normalised segment, the
  *      commands inside substitutions and the forms behind wrappers → `deny_substrings`;
  *   5. deny rules against the same forms → the rule;
- *   6. every top-level segment must match an allow rule → else `default_deny`; a segment with
+ *   6. a shell that reads its program from a pipe (`echo cmd | sh`, `cat x | bash -s`, also
+ *      inside `sh -c` strings and substitutions) → `shell_from_stdin`, unless an allow rule with
+ *      `allow_substitution: true` names it explicitly (by a pattern that is not only `*`/`?`);
+ *   7. every top-level segment must match an allow rule → else `default_deny`; a segment with
  *      `$(...)`, backticks, `<(...)`/`>(...)` or a here-doc needs a matching allow rule with
  *      `allow_substitution: true` → else `command_substitution`, and the commands inside the
  *      substitution must each be allowed too.
  * When 4 or 5 denies only because of normalisation, the decision carries `bypass`.
+ *
+ * Programs a shell reads from stdin: a here-doc body or here-string word given to such a shell
+ * is analysed as a command line, like a `sh -c` string, for 4 and 5. When the shell is fed by a
+ * pipe, the arguments and stdin text of the commands upstream in its pipeline are analysed
+ * the same way (they catch `echo 'r""eboot' | sh`); that is best effort, since the upstream
+ * output can be computed (`base64 -d`, `printf '\x72...'`), hence rule 6.
  *
  * Matching: globs have `*` (any characters, spaces and `/` included) and `?` (one character);
  * everything else is literal. Allow rules match the whole normalised segment case-sensitively,
@@ -26,8 +35,8 @@
 import { DEFAULT_LIMITS } from '../config/schema.js';
 import type { EffectiveLimits, LimitOverride, PolicyFile, RuleConfig } from '../config/schema.js';
 import { parseCommand } from './command-parse.js';
-import type { SubstitutionKind } from './command-parse.js';
-import { allowMatchForms, normalizeSegment, normalizeWhole, wrapperViews } from './normalize.js';
+import type { ParsedSegment, SubstitutionKind } from './command-parse.js';
+import { allowMatchForms, normalizeSegment, normalizeWhole, shellWords, wrapperViews } from './normalize.js';
 
 export interface PolicyTarget {
   alias: string;
@@ -43,7 +52,7 @@ export interface BypassInfo {
 export interface PolicyDecision {
   allowed: boolean;
   /** The rule's `name`, else its `id`, else `rules[<index>]`; or `default_deny`, `deny_substrings`,
-   *  `command_substitution`, `parse_error`, `empty_command`. */
+   *  `command_substitution`, `shell_from_stdin`, `parse_error`, `empty_command`. */
   rule: string;
   /** One sentence saying why, naming the segment and pattern. */
   reason: string;
@@ -87,6 +96,12 @@ interface AnalysedSegment {
   substitutions: SubstitutionKind[];
   /** Segments of the commands inside this segment's substitutions. */
   nested: AnalysedSegment[];
+  /** Its stdin is the previous segment's output. */
+  fromPipe: boolean;
+  /** A shell that takes its program from this segment's stdin (directly or via `sh -c sh`). */
+  readsStdin: boolean;
+  /** Runs a shell whose program comes from a pipe (here, or inside its `sh -c`/`eval` strings). */
+  shellFromPipe: boolean;
 }
 
 type Analysis = { ok: true; segments: AnalysedSegment[] } | { ok: false; error: string };
@@ -164,6 +179,17 @@ export class PolicyEngine {
       }
     }
 
+    // The program of a shell fed by a pipe is the upstream output, which no check above can
+    // see in general; only an allow rule that names such a segment and opts in may let it run.
+    for (const segment of everySegment) {
+      if (!segment.shellFromPipe || this.explicitlyAllowsStdinShell(target, segment)) continue;
+      return denied(
+        'shell_from_stdin',
+        `Segment '${segment.normalized}' runs a shell whose program is read from a pipe, and no allow rule with allow_substitution names it on '${target.alias}'.`,
+        segments,
+      );
+    }
+
     const allowedBy: string[] = [];
     for (const segment of analysis.segments) {
       const verdict = this.allowSegment(target, segment);
@@ -191,6 +217,16 @@ export class PolicyEngine {
     for (const tag of target.tags) apply(ownEntry(this.policy.overrides.tags, tag));
     apply(ownEntry(this.policy.overrides.aliases, target.alias));
     return limits;
+  }
+
+  /** An `allow_substitution` rule matches the segment by a pattern that is more than wildcards. */
+  private explicitlyAllowsStdinShell(target: PolicyTarget, segment: AnalysedSegment): boolean {
+    return this.allowRules.some(
+      (rule) =>
+        rule.allowSubstitution &&
+        appliesTo(rule, target) &&
+        rule.commands.some((g) => /[^*?]/.test(g.pattern) && segment.allowForms.some((f) => g.matches(f))),
+    );
   }
 
   private allowSegment(target: PolicyTarget, segment: AnalysedSegment): SegmentVerdict {
@@ -246,38 +282,99 @@ function analyse(command: string, depth: number): Analysis {
   const parsed = parseCommand(command);
   if (!parsed.ok) return parsed;
   const segments: AnalysedSegment[] = [];
-  for (const segment of parsed.segments) {
+  for (const [index, segment] of parsed.segments.entries()) {
     const nested: AnalysedSegment[] = [];
     for (const inner of segment.nested) {
       const innerAnalysis = analyse(inner, depth + 1);
       if (!innerAnalysis.ok) return innerAnalysis;
       nested.push(...innerAnalysis.segments);
     }
+    const behind = behindWrappers(segment.raw, depth);
+    const forms = behind.forms;
+    if (behind.readsStdin) {
+      // The shell runs its here-doc / here-string text, and a piped-in program when the
+      // upstream commands spell it out (`echo 'r""eboot' | sh`).
+      forms.push(...programForms(withQuotesRemoved(segment.stdinText), depth));
+      if (segment.fromPipe) forms.push(...programForms(upstreamText(parsed.segments, index), depth));
+    }
     segments.push({
       raw: segment.raw,
       normalized: normalizeSegment(segment.raw),
-      denyForms: denyForms(segment.raw, depth),
+      denyForms: [...new Set(forms.filter((f) => f !== ''))],
       allowForms: allowMatchForms(segment.raw),
       substitutions: segment.substitutions,
       nested,
+      fromPipe: segment.fromPipe,
+      readsStdin: behind.readsStdin,
+      shellFromPipe: behind.shellFromPipe || (behind.readsStdin && segment.fromPipe),
     });
   }
   return { ok: true, segments };
 }
 
-/** The normalised segment and what hides behind its wrappers, for deny checks only. */
-function denyForms(raw: string, depth: number): string[] {
+interface BehindWrappers {
+  /** The normalised segment and what hides behind its wrappers, for deny checks only. */
+  forms: string[];
+  readsStdin: boolean;
+  shellFromPipe: boolean;
+}
+
+function behindWrappers(raw: string, depth: number): BehindWrappers {
   const forms = [normalizeSegment(raw)];
-  const { views, innerCommandLines } = wrapperViews(raw);
-  forms.push(...views);
-  for (const line of innerCommandLines) {
+  const views = wrapperViews(raw);
+  forms.push(...views.views);
+  let readsStdin = views.readsStdin;
+  let shellFromPipe = false;
+  for (const line of views.innerCommandLines) {
     if (depth >= MAX_NESTING) break;
     const inner = analyse(line, depth + 1);
     // A string the shell would reject still gets checked as one piece of text.
-    if (inner.ok) forms.push(...flatten(inner.segments).flatMap((s) => s.denyForms));
-    else forms.push(normalizeSegment(line));
+    if (!inner.ok) {
+      forms.push(normalizeSegment(line));
+      continue;
+    }
+    const everyInner = flatten(inner.segments);
+    forms.push(...everyInner.flatMap((s) => s.denyForms));
+    // `sh -c sh`, `sh -c 'true; bash'`: an inner shell not fed by a pipe of its own reads
+    // the outer segment's stdin.
+    readsStdin ||= inner.segments.some((s) => s.readsStdin && !s.fromPipe);
+    shellFromPipe ||= everyInner.some((s) => s.shellFromPipe);
   }
-  return [...new Set(forms.filter((f) => f !== ''))];
+  return { forms, readsStdin, shellFromPipe };
+}
+
+/** Deny-check forms of texts a shell will run as its program (each parsed as a command line). */
+function programForms(texts: string[], depth: number): string[] {
+  if (depth >= MAX_NESTING) return [];
+  return texts.flatMap((text) => {
+    const inner = analyse(text, depth + 1);
+    return inner.ok ? flatten(inner.segments).flatMap((s) => s.denyForms) : [normalizeSegment(text)];
+  });
+}
+
+/**
+ * What the commands before `segments[index]` in its pipeline may print: their arguments (as
+ * the outer shell passes them, each alone and all joined) and their own stdin text. A guess
+ * that covers `echo`, `printf '%s\n'`, `cat <<EOF`; not a computation of their output.
+ */
+function upstreamText(segments: readonly ParsedSegment[], index: number): string[] {
+  const texts: string[] = [];
+  for (let i = index; i > 0 && segments[i]?.fromPipe === true; i--) {
+    const upstream = segments[i - 1] as ParsedSegment;
+    const args = shellWords(upstream.raw).slice(1);
+    texts.push(...args, args.join(' '), ...withQuotesRemoved(upstream.stdinText));
+  }
+  return texts.filter((t) => t.trim() !== '');
+}
+
+/**
+ * Stdin texts as written and after the outer shell's quote removal and expansions: a
+ * here-string word reaches stdin without its quotes (`sh <<<"r\"\"eboot"` runs `r""eboot`),
+ * an unquoted here-doc body with `$@` and backslash-newlines resolved. For a quoted here-doc
+ * the second form is extra (its lines joined by blanks), which can only make a deny stricter.
+ */
+function withQuotesRemoved(texts: readonly string[]): string[] {
+  return texts.flatMap((t) => [t, shellWords(t).join(' ')]);
 }
 
 function flatten(segments: AnalysedSegment[]): AnalysedSegment[] {

@@ -239,6 +239,12 @@ const COMMAND_STRING_RUNNERS = new Set([
   'runuser',
   'script',
 ]);
+/** Shells (and `su`-likes) whose operand is a user or log file, not a script (see `shellReadsStdin`). */
+const NON_SCRIPT_OPERAND_RUNNERS = new Set(['su', 'runuser', 'script']);
+/** Shell options that take the next word as their value (`-C` is fish's init command). */
+const SHELL_OPTIONS_WITH_VALUE = new Set(['-o', '+o', '-O', '+O', '-C', '--rcfile', '--init-file', '--init-command']);
+/** Script operands that name the shell's own stdin. */
+const STDIN_PATHS = new Set(['-', '/dev/stdin', '/dev/fd/0', '/proc/self/fd/0']);
 const FIND_EXEC_ACTIONS = new Set(['-exec', '-execdir', '-ok', '-okdir']);
 const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*\+?=/;
 const MAX_PEEL_STEPS = 16;
@@ -248,6 +254,12 @@ export interface WrapperViews {
   views: string[];
   /** Command lines handed to another interpreter (`sh -c`, `eval`, `env -S`), to parse again. */
   innerCommandLines: string[];
+  /**
+   * The peeled command is a shell that reads its program from stdin: `sh`, `bash -s`,
+   * `sh /dev/stdin`, `su`, `sudo -s`. Shells inside `innerCommandLines` are not included; the
+   * engine re-analyses those lines and combines the answers.
+   */
+  readsStdin: boolean;
 }
 
 /**
@@ -257,6 +269,7 @@ export interface WrapperViews {
 export function wrapperViews(segment: string): WrapperViews {
   const views: string[] = [];
   const innerCommandLines: string[] = [];
+  let readsStdin = false;
   let rest = shellWords(segment);
   for (let step = 0; step < MAX_PEEL_STEPS && rest.length > 0; step++) {
     const assignments = countWhile(rest, 0, (w) => ASSIGNMENT.test(w));
@@ -269,6 +282,7 @@ export function wrapperViews(segment: string): WrapperViews {
     if (COMMAND_STRING_RUNNERS.has(name)) {
       const flag = rest.findIndex((w, idx) => idx > 0 && /^-[A-Za-z]*c[A-Za-z]*$/.test(w));
       if (flag > 0 && flag + 1 < rest.length) innerCommandLines.push(rest.slice(flag + 1).join(' '));
+      readsStdin = flag <= 0 && shellReadsStdin(name, rest);
       break;
     }
     if (name === 'eval') {
@@ -283,10 +297,55 @@ export function wrapperViews(segment: string): WrapperViews {
     const spec = WRAPPERS.get(name);
     if (spec === undefined) break;
     const start = skipWrapperOptions(name, spec, rest, innerCommandLines);
+    // `sudo -s` / `sudo -i` / `doas -s` with no command start a shell that reads stdin.
+    if (start >= rest.length && (name === 'sudo' || name === 'doas')) {
+      readsStdin ||= rest
+        .slice(1)
+        .some((w) => /^-[A-Za-z]*[si][A-Za-z]*$/.test(w) || w === '--shell' || w === '--login');
+    }
     rest = rest.slice(start);
     if (rest.length > 0) views.push(wordsToText(withCommandName(rest)));
   }
-  return { views, innerCommandLines };
+  return { views, innerCommandLines, readsStdin };
+}
+
+/**
+ * Whether a command-string runner called without `-c` takes its program from stdin: a shell
+ * does unless it has a script operand (or has one that names stdin); `su`, `runuser` and
+ * `script` start a shell on stdin whatever their operands (a user name, a log file). Unknown
+ * options are assumed to take no value, which can only turn a script into "reads stdin": a
+ * stricter answer.
+ */
+function shellReadsStdin(name: string, segmentWords: string[]): boolean {
+  const words = withoutRedirections(segmentWords);
+  if (NON_SCRIPT_OPERAND_RUNNERS.has(name)) return !words.some((w) => w === '--command' || w.startsWith('--command='));
+  let i = 1;
+  while (i < words.length) {
+    const w = words[i] as string;
+    if (w === '--') {
+      i++;
+      break;
+    }
+    if (w === '-' || !/^[-+]./.test(w)) break;
+    // `-s`: commands come from stdin and every operand is a positional parameter.
+    if (/^-[A-Za-z]*s[A-Za-z]*$/.test(w)) return true;
+    i += SHELL_OPTIONS_WITH_VALUE.has(w) ? 2 : 1;
+  }
+  const script = words[i];
+  return script === undefined || STDIN_PATHS.has(script);
+}
+
+const REDIRECTION = /^[0-9]*(?:<<<|<<-?|<>|<&|>&|>>|&>>?|>\||<|>)(.*)$/s;
+
+/** Words without redirections (`<<EOF`, `<<< word`, `2>&1`, `> out`), which are no operands. */
+function withoutRedirections(words: string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const match = REDIRECTION.exec(words[i] as string);
+    if (match === null) kept.push(words[i] as string);
+    else if (match[1] === '') i++; // the target is the next word
+  }
+  return kept;
 }
 
 /** Index of the wrapped command's first word after a wrapper's options and leading values. */

@@ -3,7 +3,7 @@ import { DEFAULT_LIMITS, policyFileSchema } from '../../src/config/schema.js';
 import { PolicyEngine } from '../../src/policy/engine.js';
 import type { PolicyTarget } from '../../src/policy/engine.js';
 import { parseCommand } from '../../src/policy/command-parse.js';
-import { normalizeSegment, shellWords } from '../../src/policy/normalize.js';
+import { normalizeSegment, shellWords, wrapperViews } from '../../src/policy/normalize.js';
 
 /** A realistic policy, modelled on the Python project's example-policy.yml. */
 const policy = policyFileSchema.parse({
@@ -36,6 +36,9 @@ const policy = policyFileSchema.parse({
     { name: 'no-rm', action: 'deny', commands: ['rm *', 'chmod 777*'] },
     { name: 'prod-no-sleep', action: 'deny', aliases: ['prod-*'], commands: ['sleep *'] },
     { name: 'web-no-stop', action: 'deny', tags: ['web'], commands: ['systemctl stop *'] },
+    // Shells, to check how a shell that reads its program from stdin is judged.
+    { name: 'shells', action: 'allow', commands: ['sh', 'bash -s', 'sh *.sh', 'sh -c *', 'sh <<<*'] },
+    { name: 'trusted-stdin', action: 'allow', allow_substitution: true, commands: ['sh <<*', 'bash -s -- *'] },
   ],
   overrides: {
     tags: { production: { max_seconds: 30 }, longrun: { max_seconds: 180, task_result_ttl: 1800 } },
@@ -163,6 +166,42 @@ const rows: Row[] = [
   ['quoted here-doc delimiter: no expansion', dev, "cat <<'EOF'\n$(id)\nEOF", true, 'templating', false],
   ['arithmetic $((...)) is treated as substitution', dev, 'echo $((1+2))', false, 'default_deny', false],
 
+  // Shells reading their program from stdin: a here-doc or here-string is checked as a
+  // program; a pipe needs an allow rule with allow_substitution that names the shell.
+  ['shell with a script operand does not run the pipe', dev, 'ls | sh deploy.sh', true, 'read-only, shells', false],
+  ['shell with a script operand', dev, 'sh deploy.sh', true, 'shells', false],
+  ['sh -c with a command string does not run the pipe', dev, "ls | sh -c 'grep x'", true, 'read-only, shells', false],
+  ['bash -s without a pipe', dev, 'bash -s', true, 'shells', false],
+  ['pipe into a bare shell', dev, 'echo uptime | sh', false, 'shell_from_stdin', false],
+  ['pipe into bash -s', dev, 'echo uptime | bash -s', false, 'shell_from_stdin', false],
+  ['pipe into sh -c sh', dev, 'echo uptime | sh -c sh', false, 'shell_from_stdin', false],
+  ['pipe into sh /dev/stdin', dev, 'echo uptime | sh /dev/stdin', false, 'shell_from_stdin', false],
+  ['pipe into sudo -s', dev, 'echo uptime | sudo -s', false, 'shell_from_stdin', false],
+  ['pipe into su', dev, 'echo uptime | su', false, 'shell_from_stdin', false],
+  ['here-doc piped into a shell', dev, 'cat <<EOF | sh\nuptime\nEOF', false, 'shell_from_stdin', false],
+  ['pipe into a shell inside sh -c', dev, 'sh -c "ls | sh"', false, 'shell_from_stdin', false],
+  ['pipe into a shell inside a substitution', dev, 'echo $(ls | bash)', false, 'shell_from_stdin', false],
+  [
+    'allow_substitution rule naming the shell',
+    dev,
+    'ls /srv | bash -s -- web',
+    true,
+    'read-only, trusted-stdin',
+    false,
+  ],
+  ['piped program: deny substrings', dev, `echo "r''eboot" | bash -s -- web`, false, 'deny_substrings', true],
+  ['piped program: deny rules', dev, 'echo rm -r /tmp/x | bash -s -- web', false, 'no-rm', true],
+  ['printf-assembled piped program', dev, "printf '%s\\n' 're\\boot' | sh", false, 'deny_substrings', true],
+  ['here-string program allowed', dev, 'sh <<<uptime', true, 'shells', false],
+  ['here-string program: deny substrings', dev, "sh <<<'re''boot'", false, 'deny_substrings', true],
+  ['here-string program quoted twice', dev, 'sh <<<"r\\"\\"eboot"', false, 'deny_substrings', true],
+  ['here-string program: deny rules', dev, "sh <<<'rm -r /tmp/x'", false, 'no-rm', true],
+  ['here-doc program allowed (allow_substitution)', dev, 'sh <<EOF\nuptime\nEOF', true, 'trusted-stdin', false],
+  ['quoted here-doc program: deny substrings', dev, "sh <<'EOF'\nre''boot\nEOF", false, 'deny_substrings', true],
+  ['here-doc program: deny rules', dev, 'bash <<EOF\nrm -r /tmp/x\nEOF', false, 'no-rm', true],
+  ['here-string to a non-shell stays data', dev, `grep x <<<'r""eboot'`, true, 'read-only', false],
+  ['pipe into a non-shell stays data', dev, `echo 'r""eboot' | grep x`, true, 'read-only', false],
+
   // Unparseable, empty and control characters.
   ['unterminated double quote', dev, 'echo "unterminated', false, 'parse_error', false],
   ['unterminated single quote', dev, "echo 'unterminated", false, 'parse_error', false],
@@ -242,6 +281,18 @@ describe('PolicyEngine.decide — decision details', () => {
     expect(empty.decide(dev, 'uptime')).toMatchObject({ allowed: false, rule: 'default_deny' });
   });
 
+  it('lets a piped shell run only under an allow_substitution rule that names it', () => {
+    const with_ = (commands: string[]): PolicyEngine =>
+      new PolicyEngine(
+        policyFileSchema.parse({ rules: [{ name: 'r', action: 'allow', allow_substitution: true, commands }] }),
+      );
+    // A catch-all pattern allows anything, but does not opt in to programs no policy can see.
+    expect(with_(['*']).decide(dev, 'base64 -d x | sh')).toMatchObject({ allowed: false, rule: 'shell_from_stdin' });
+    expect(with_(['*']).decide(dev, 'base64 -d x | sh').reason).toContain("'sh'");
+    expect(with_(['base64 *', 'sh']).decide(dev, 'base64 -d x | sh')).toMatchObject({ allowed: true, rule: 'r' });
+    expect(with_(['*']).decide(dev, 'base64 -d x | sh deploy.sh')).toMatchObject({ allowed: true, rule: 'r' });
+  });
+
   it('is pure: the same input gives the same decision', () => {
     expect(engine.decide(web, 'ls; systemctl restart nginx')).toEqual(
       engine.decide(web, 'ls; systemctl restart nginx'),
@@ -300,6 +351,17 @@ describe('command-parse', () => {
     expect(parsed.ok && parsed.segments[0]?.nested).toEqual(['uptime; id', 'whoami', 'hostname']);
   });
 
+  it('keeps here-doc bodies and here-string words as stdin text, and marks piped segments', () => {
+    const parsed = parseCommand("cat <<-EOF | sh <<<'a b' |& sh\n\tbody\n\tEOF\nuptime || id");
+    expect(parsed.ok && parsed.segments.map((s) => [s.raw, s.stdinText, s.fromPipe])).toEqual([
+      ['cat <<-EOF', ['body'], false],
+      ["sh <<<'a b'", ["'a b'"], true],
+      ['sh', [], true],
+      ['uptime', [], false],
+      ['id', [], false],
+    ]);
+  });
+
   it('does not split a here-doc body into segments', () => {
     const parsed = parseCommand('cat <<EOF | grep x\nreboot; rm -rf /\nEOF\nuptime');
     expect(parsed.ok && parsed.segments.map((s) => s.raw)).toEqual(['cat <<EOF', 'grep x', 'uptime']);
@@ -318,6 +380,18 @@ describe('normalize', () => {
   it('reduces the command word to its file name for deny checks', () => {
     expect(normalizeSegment('/usr/bin/../bin/rm   -rf\t/')).toBe('rm -rf /');
     expect(normalizeSegment('./rm x')).toBe('rm x');
+  });
+
+  it('tells a shell that reads its program from stdin from one with a script or -c', () => {
+    const reads = (segment: string): boolean => wrapperViews(segment).readsStdin;
+    for (const segment of ['sh', 'bash -s x', 'sh -x', 'sh -o errexit', 'sh -', 'sh /dev/stdin', 'sh <<EOF'])
+      expect(reads(segment), segment).toBe(true);
+    for (const segment of ['sudo sh', 'nohup bash', 'sudo -s', 'su - root', 'script -q /dev/null'])
+      expect(reads(segment), segment).toBe(true);
+    for (const segment of ['sh script.sh', 'sh -o errexit x.sh', 'bash --rcfile r x.sh', 'sh > out x.sh'])
+      expect(reads(segment), segment).toBe(false);
+    for (const segment of ['sh -c sh', 'su -c id', 'sudo -u root ls', 'grep x'])
+      expect(reads(segment), segment).toBe(false);
   });
 
   it('turns ${PATH:0:1} into a slash', () => {
