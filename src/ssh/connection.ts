@@ -66,7 +66,8 @@ export class SshConnection {
       let settled = false;
       let hostKeyFailure: SshError | undefined;
       const client = new ssh2.Client();
-      const sock: Socket = tcpConnect({ host: opts.address, port: opts.port });
+      // Nagle plus delayed ACKs would stall every small SSH request by ~40 ms.
+      const sock: Socket = tcpConnect({ host: opts.address, port: opts.port, noDelay: true });
       const fail = (err: SshError): void => {
         if (settled) return;
         settled = true;

@@ -116,6 +116,7 @@ export class Task {
 
 export class TaskRegistry {
   private readonly tasks = new Map<string, Task>();
+  private lastSweep = 0;
 
   create(alias: string, command: string, hash: string, isAsync: boolean, resultTtlSeconds: number): Task {
     this.sweep();
@@ -141,9 +142,11 @@ export class TaskRegistry {
     return true;
   }
 
-  /** Forgets finished tasks whose result TTL has passed. */
+  /** Forgets finished tasks whose result TTL has passed (at most once a second: it scans them all). */
   private sweep(): void {
     const now = Date.now();
+    if (now - this.lastSweep < 1000) return;
+    this.lastSweep = now;
     for (const [id, task] of this.tasks) {
       if (task.finishedAt !== undefined && now - task.finishedAt > task.resultTtlMs) this.tasks.delete(id);
     }

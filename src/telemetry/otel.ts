@@ -36,6 +36,11 @@ export interface OtelOptions {
   warn: (message: string) => void;
 }
 
+function positiveEnvInt(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return value !== undefined && Number.isInteger(n) && n > 0 ? n : fallback;
+}
+
 function isSet(value: string | undefined): value is string {
   return value !== undefined && value.trim() !== '';
 }
@@ -65,7 +70,15 @@ export function startOpenTelemetry({ env, version, warn }: OtelOptions): OtelRun
   if (logsEndpoint) {
     loggerProvider = new LoggerProvider({
       resource,
-      processors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter() })],
+      processors: [
+        new BatchLogRecordProcessor({
+          exporter: new OTLPLogExporter(),
+          // The default 2048-record queue drops half a burst; sdk-logs ignores OTEL_BLRP_* here.
+          maxQueueSize: positiveEnvInt(env.OTEL_BLRP_MAX_QUEUE_SIZE, 16_384),
+          maxExportBatchSize: positiveEnvInt(env.OTEL_BLRP_MAX_EXPORT_BATCH_SIZE, 512),
+          scheduledDelayMillis: positiveEnvInt(env.OTEL_BLRP_SCHEDULE_DELAY, 1000),
+        }),
+      ],
     });
     logs.setGlobalLoggerProvider(loggerProvider);
     const logger = loggerProvider.getLogger('mcp-ssh-orchestrator', version);

@@ -1,0 +1,367 @@
+/**
+ * Benchmark 1 — per-command latency of `echo hi`, p50/p95 over ROUNDS interleaved runs, all
+ * against the same local OpenSSH sshd started here:
+ *
+ * - this server: `ssh_run` through the MCP SDK client over stdio with full telemetry on
+ *   (stderr lines, OTLP logs and traces to a local receiver, Prometheus on --metrics-addr);
+ * - the same build with one proposed fix (TCP_NODELAY on the SSH socket), to show its effect;
+ * - raw ssh2 `exec` on a warm connection, as ssh2 ships (Nagle on) and with TCP_NODELAY;
+ * - the OpenSSH client multiplexed over a ControlMaster (one `ssh` process per command);
+ * - ssh-mcp 2.11 and its `run-command` tool;
+ * - the MCP round trip alone (`ssh_ping` on this server), the floor of any MCP tool call.
+ *
+ * Then a breakdown of where this server's time goes: a CPU profile of the server process
+ * over the same workload, and in-process costs of the policy decision and telemetry.
+ *
+ *   npm run bench -- latency [--rounds 300]
+ */
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
+import { policyFileSchema } from '../src/config/schema.js';
+import { PolicyEngine } from '../src/policy/engine.js';
+import { TelemetryBus } from '../src/telemetry/bus.js';
+import type { OrchestratorEvent } from '../src/telemetry/events.js';
+import { StderrSink } from '../src/telemetry/stderr-sink.js';
+import { DEFAULT_TEST_POLICY, makeFleet } from '../test/helpers/fleet.js';
+import { startOtlpReceiver } from '../test/helpers/otlp-receiver.js';
+import { freePort, startSshd } from '../test/helpers/sshd.js';
+import { summarizeProfile } from './lib/cpu-profile.js';
+import {
+  interleaved,
+  markdownTable,
+  numberArg,
+  printTargets,
+  round,
+  sleep,
+  summarize,
+  target,
+  writeResults,
+  type Contestant,
+  type TargetCheck,
+} from './lib/kit.js';
+import {
+  noDelayBuild,
+  startOpenSshControlMaster,
+  startOurs,
+  startRawSsh2,
+  startSshMcp,
+  type Runner,
+} from './lib/peers.js';
+
+const ROUNDS = numberArg('rounds', 300);
+const WARMUP = 20;
+const BLOCK = numberArg('block', 25);
+const IDLE_MARK_MS = 600;
+const PROFILE_RUNS = numberArg('profile-runs', 300);
+
+async function metricValue(url: string, pattern: RegExp): Promise<number | undefined> {
+  const text = await (await fetch(url)).text();
+  const m = pattern.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Microseconds per call of `fn`, after a warm-up, over enough calls to last ~300 ms. */
+function microsPerCall(fn: () => void): number {
+  for (let i = 0; i < 2000; i++) fn();
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < 300) {
+    for (let i = 0; i < 200; i++) fn();
+    n += 200;
+  }
+  return ((performance.now() - t0) * 1000) / n;
+}
+
+/** The five lines one `echo hi` writes, through the real bus and stderr sink into a null stream. */
+function telemetryPerCommandMicros(): number {
+  const sink = new Writable({ write: (_c, _e, cb) => cb() });
+  const bus = new TelemetryBus([new StderrSink(sink)]);
+  const id = 'task_0123456789abcdef';
+  const events: OrchestratorEvent[] = [
+    { type: 'policy_decision', alias: 'bench', hash: '8f434346648f', allowed: true, rule: 'read-only', task_id: id },
+    { type: 'progress', task_id: id, phase: 'connecting', bytes_read: 0, elapsed_ms: 0 },
+    { type: 'progress', task_id: id, phase: 'connected', bytes_read: 0, elapsed_ms: 1 },
+    {
+      type: 'audit',
+      alias: 'bench',
+      hash: '8f434346648f',
+      exit_code: 0,
+      duration_ms: 3,
+      bytes_out: 3,
+      bytes_err: 0,
+      cancelled: false,
+      timeout: false,
+      target_ip: '127.0.0.1',
+      host: '127.0.0.1',
+      port: 2222,
+      task_id: id,
+    },
+    { type: 'trace', op: 'run_done', elapsed_ms: 3, task_id: id },
+  ];
+  return microsPerCall(() => {
+    for (const e of events) bus.emit(e);
+  });
+}
+
+type Stats = ReturnType<typeof summarize>;
+
+const SEGMENTS: [string, string, string][] = [
+  ['client send → policy_decision line', 'sent', 'policy_decision'],
+  ['policy_decision → connected (pool)', 'policy_decision', 'connected'],
+  ['connected → audit (SSH exec round trip)', 'connected', 'audit'],
+  ['audit → trace (finish)', 'audit', 'trace'],
+  ['trace → client has the result', 'trace', 'received'],
+];
+
+/** Median milliseconds of each segment of a command's life, from the server's line timestamps. */
+function timelineMedians(timeline: Map<string, Record<string, number>>): Record<string, number> {
+  const complete = [...timeline.values()].filter((m) => SEGMENTS.every(([, a, b]) => a in m && b in m));
+  const out: Record<string, number> = { commands: complete.length };
+  for (const [label, a, b] of SEGMENTS) {
+    out[label] = round(summarize(complete.map((m) => (m[b] as number) - (m[a] as number))).p50, 3);
+  }
+  out['total (client send → result)'] = round(
+    summarize(complete.map((m) => (m.received as number) - (m.sent as number))).p50,
+    3,
+  );
+  return out;
+}
+
+function phaseTable(stats: Map<string, Stats>, raw: string, rawNoDelay: string): string {
+  const base = stats.get(raw)?.p50 ?? NaN;
+  const baseNoDelay = stats.get(rawNoDelay)?.p50 ?? NaN;
+  return markdownTable(
+    ['contestant', 'p50 ms', 'p95 ms', 'p99 ms', 'mean ms', 'p50 / raw ssh2', 'p50 / raw ssh2 NODELAY'],
+    [...stats].map(([name, v]) => [
+      name,
+      round(v.p50),
+      round(v.p95),
+      round(v.p99),
+      round(v.mean),
+      round(v.p50 / base, 2),
+      round(v.p50 / baseNoDelay, 2),
+    ]),
+  );
+}
+
+/**
+ * CPU profile of one server process doing `commands` sequential `echo hi` runs. The driver
+ * idles a moment before and after them, so start-up and shutdown are cut out of the profile.
+ */
+async function profileServer(
+  configDir: string,
+  telemetry: { env: Record<string, string>; args: string[] },
+  cli: string | undefined,
+  commands: number,
+  dir: string,
+): Promise<{ summary: ReturnType<typeof summarizeProfile>; wallMs: number }> {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const server = await startOurs(configDir, 'bench', {
+    ...telemetry,
+    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+    ...(cli ? { cli } : {}),
+  });
+  for (let i = 0; i < 30; i++) await server.exec('echo hi');
+  await sleep(2500);
+  const t0 = performance.now();
+  for (let i = 0; i < commands; i++) await server.exec('echo hi');
+  const wallMs = performance.now() - t0;
+  await sleep(2500);
+  await server.close();
+  for (let i = 0; i < 100; i++) {
+    const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+    if (file) return { summary: summarizeProfile(join(dir, file), 15, IDLE_MARK_MS), wallMs };
+    await sleep(100);
+  }
+  throw new Error(`no CPU profile written in ${dir}`);
+}
+
+async function main(): Promise<void> {
+  const sshd = await startSshd();
+  const receiver = await startOtlpReceiver('ok');
+  const fleet = makeFleet([sshd], [{ alias: 'bench', sshd }]);
+  const fullTelemetry = (metricsPort: number): { env: Record<string, string>; args: string[] } => ({
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'mcp-ssh-bench' },
+    args: ['--metrics-addr', `127.0.0.1:${metricsPort}`],
+  });
+  const metricsPort = await freePort();
+  const fixedCli = noDelayBuild();
+
+  const ours = await startOurs(fleet.configDir, 'bench', fullTelemetry(metricsPort));
+  const fixed = fixedCli
+    ? await startOurs(fleet.configDir, 'bench', {
+        ...fullTelemetry(await freePort()),
+        cli: fixedCli,
+        name: 'mcp-ssh-orchestrator + TCP_NODELAY fix',
+      })
+    : undefined;
+  const raw = await startRawSsh2(sshd);
+  const rawNoDelay = await startRawSsh2(sshd, { noDelay: true });
+  const controlMaster = await startOpenSshControlMaster(sshd);
+  const sshMcp = await startSshMcp(sshd);
+  const runners: Runner[] = [ours, ...(fixed ? [fixed] : []), raw, rawNoDelay, controlMaster, sshMcp];
+
+  const contestants: Contestant[] = runners.map((r) => ({
+    name: r.name,
+    run: async () => {
+      const out = await r.exec('echo hi');
+      if (!out.includes('hi')) throw new Error(`${r.name}: unexpected output ${JSON.stringify(out)}`);
+    },
+  }));
+  const pingName = 'MCP round trip alone (ssh_ping, same server)';
+  contestants.push({
+    name: pingName,
+    run: async () => {
+      const r = await ours.client.callTool({ name: 'ssh_ping', arguments: {} });
+      if (r.isError) throw new Error('ssh_ping failed');
+    },
+  });
+
+  const phases = [
+    { key: 'interleaved', block: 1, title: 'interleaved (each command follows another contestant’s)' },
+    { key: 'back_to_back', block: BLOCK, title: `back-to-back (blocks of ${BLOCK} consecutive commands)` },
+  ];
+  const results: Record<string, Record<string, Stats>> = {};
+  const tables: Record<string, string> = {};
+  const timelines: Record<string, Record<string, Record<string, number>>> = {};
+  const checks: TargetCheck[] = [];
+  for (const phase of phases) {
+    console.error(`latency/${phase.key}: ${contestants.length} contestants × ${ROUNDS} runs (+${WARMUP} warm-up)`);
+    ours.tally.timeline.clear();
+    fixed?.tally.timeline.clear();
+    const samples = await interleaved(contestants, ROUNDS, WARMUP, {
+      block: phase.block,
+      onProgress: (done) => done % 100 === 0 && console.error(`  ${done}/${ROUNDS}`),
+    });
+    const stats = new Map([...samples].map(([name, ms]) => [name, summarize(ms)]));
+    results[phase.key] = Object.fromEntries(stats);
+    tables[phase.key] = phaseTable(stats, raw.name, rawNoDelay.name);
+    timelines[phase.key] = {
+      [ours.name]: timelineMedians(ours.tally.timeline),
+      ...(fixed ? { [fixed.name]: timelineMedians(fixed.tally.timeline) } : {}),
+    };
+    const p50 = (name: string): number => stats.get(name)?.p50 ?? NaN;
+    checks.push(
+      target(`${phase.key}: ours / raw ssh2 (same socket options)`, p50(ours.name) / p50(raw.name), 1.05),
+      target(`${phase.key}: ours / raw ssh2 TCP_NODELAY`, p50(ours.name) / p50(rawNoDelay.name), 1.05),
+      target(`${phase.key}: ours / ssh-mcp`, p50(ours.name) / p50(sshMcp.name), 1.0),
+    );
+    if (fixed) {
+      checks.push(
+        target(`${phase.key}: fixed build / raw ssh2 TCP_NODELAY`, p50(fixed.name) / p50(rawNoDelay.name), 1.05),
+        target(`${phase.key}: fixed build / ssh-mcp`, p50(fixed.name) / p50(sshMcp.name), 1.0),
+      );
+    }
+  }
+
+  // Telemetry really was on: every command's lines on stderr, counted in Prometheus, exported over OTLP.
+  const successes = await metricValue(
+    `http://127.0.0.1:${metricsPort}/metrics`,
+    /^ssh_commands_total\{alias="bench",status="success"\} (\d+)/m,
+  );
+  for (const r of runners) await r.close();
+  await sleep(200);
+  const telemetryCheck = {
+    expected_commands: 2 * (ROUNDS + WARMUP),
+    stderr_audit_lines: ours.tally.byType.audit ?? 0,
+    stderr_invalid_lines: ours.tally.invalid.length,
+    prometheus_success_count: successes ?? null,
+    otlp_log_records_received_both_servers: receiver.logs.length,
+    otlp_spans_received_both_servers: receiver.spans.length,
+  };
+
+  // ---- where the time goes ----
+  const engine = new PolicyEngine(policyFileSchema.parse(DEFAULT_TEST_POLICY));
+  const breakdown = {
+    policy_decide_echo_hi_us: round(
+      microsPerCall(() => engine.decide({ alias: 'bench', tags: [] }, 'echo hi')),
+      2,
+    ),
+    telemetry_5_events_stderr_only_us: round(telemetryPerCommandMicros(), 2),
+  };
+  console.error(`latency/profile: CPU profile of ${PROFILE_RUNS} commands`);
+  const profiled = await profileServer(
+    fleet.configDir,
+    fullTelemetry(await freePort()),
+    fixedCli,
+    PROFILE_RUNS,
+    fileURLToPath(new URL('../node_modules/.cache/mcp-ssh-bench/profile/', import.meta.url)),
+  );
+  const perCmd = (ms: number): number => round((ms * 1000) / PROFILE_RUNS, 1);
+  const profile = profiled.summary;
+  const profileTable = markdownTable(
+    ['where (self time)', 'CPU µs per command', 'share'],
+    profile.byCategory.slice(0, 16).map((c) => [c.category, perCmd(c.ms), `${round(c.share * 100, 1)}%`]),
+  );
+  const functionsTable = markdownTable(
+    ['function', 'where', 'CPU µs per command'],
+    profile.topFunctions.map((f) => [f.fn, f.where, perCmd(f.ms)]),
+  );
+
+  for (const phase of phases) {
+    console.log(`\n## Per-command latency, \`echo hi\`, ${phase.title}, ${ROUNDS} runs each\n`);
+    console.log(tables[phase.key]);
+  }
+  console.log('\n### Targets\n');
+  console.log(printTargets(checks));
+  console.log('\n### Telemetry was on\n');
+  console.log(
+    markdownTable(
+      ['check', 'value'],
+      Object.entries(telemetryCheck).map(([k, v]) => [k, String(v)]),
+    ),
+  );
+  console.log(`\n### Where this server's time goes\n`);
+  for (const phase of phases) {
+    const cols = Object.keys(timelines[phase.key] ?? {});
+    const labels = Object.keys(Object.values(timelines[phase.key] ?? {})[0] ?? {});
+    console.log(`\nMedian ms per segment, ${phase.key} (from the stderr lines' \`ts\`):\n`);
+    console.log(
+      markdownTable(
+        ['segment', ...cols],
+        labels.map((l) => [l, ...cols.map((c) => String(timelines[phase.key]?.[c]?.[l] ?? ''))]),
+      ),
+    );
+  }
+  console.log('');
+  console.log(
+    markdownTable(
+      ['measure', 'value'],
+      Object.entries(breakdown).map(([k, v]) => [k, String(v)]),
+    ),
+  );
+  console.log(
+    `\nServer-process CPU (${fixedCli ? 'TCP_NODELAY build' : 'shipped build'}, full telemetry), ` +
+      `${PROFILE_RUNS} back-to-back commands in ${round(profiled.wallMs)} ms: ` +
+      `${perCmd(profile.busyMs)} µs busy CPU per command\n`,
+  );
+  console.log(profileTable);
+  console.log('');
+  console.log(functionsTable);
+
+  const file = writeResults('latency', {
+    params: { rounds: ROUNDS, warmup: WARMUP, back_to_back_block: BLOCK, command: 'echo hi' },
+    results,
+    targets: checks,
+    telemetry_check: telemetryCheck,
+    breakdown,
+    timelines,
+    profile: {
+      build: fixedCli ? 'tcp_nodelay' : 'shipped',
+      commands: PROFILE_RUNS,
+      wall_ms: round(profiled.wallMs),
+      busy_cpu_us_per_command: perCmd(profile.busyMs),
+      by_category_us_per_command: Object.fromEntries(profile.byCategory.map((c) => [c.category, perCmd(c.ms)])),
+      top_functions_us_per_command: profile.topFunctions.map((f) => ({ fn: f.fn, where: f.where, us: perCmd(f.ms) })),
+    },
+    tables: { ...tables, targets: printTargets(checks), profile: profileTable, functions: functionsTable },
+  });
+  console.error(`\nwrote ${file}`);
+  await receiver.close();
+  await sshd.stop();
+}
+
+await main();

@@ -1,0 +1,113 @@
+/**
+ * Reads a V8 .cpuprofile (node --cpu-prof) and adds self time up by where the code lives:
+ * this server's own modules, each npm package, Node internals, GC and idle.
+ */
+import { readFileSync } from 'node:fs';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+
+interface CpuProfile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+export interface ProfileSummary {
+  /** Milliseconds of samples that were not idle. */
+  busyMs: number;
+  totalMs: number;
+  byCategory: { category: string; ms: number; share: number }[];
+  topFunctions: { fn: string; where: string; ms: number }[];
+}
+
+/** Where a frame's code lives: `ours:<file>`, an npm package name, `node:<module>`, or a V8 pseudo-frame. */
+export function categoryOf(url: string, functionName: string): string {
+  if (url === '') return functionName.startsWith('(') ? functionName : '(native)';
+  // This repository's dist/, or a patched copy of it that the benchmarks keep under node_modules/.cache.
+  const ours = /(?:^|\/)(?:node_modules\/\.cache\/mcp-ssh-bench\/[^/]+\/)?dist\/(.+)\.js$/.exec(url);
+  if (ours && (url.includes('/.cache/mcp-ssh-bench/') || !url.includes('node_modules/'))) return `ours:${ours[1]}`;
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+  if (pkg) return pkg[1] as string;
+  if (url.startsWith('node:')) return url.replace(/^node:(internal\/)?/, 'node:').split('/')[0] as string;
+  return url;
+}
+
+/**
+ * Self time by category and function. With `betweenIdleGapsMs`, only samples between the first
+ * and the last stretch of at least that many milliseconds of idle are counted: a driver that
+ * pauses before and after the workload cuts process start-up and shutdown out of the profile.
+ */
+export function summarizeProfile(path: string, top = 15, betweenIdleGapsMs?: number): ProfileSummary {
+  const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const isIdle = (id: number): boolean => byId.get(id)?.callFrame.functionName === '(idle)';
+  let from = 0;
+  let to = profile.samples.length;
+  if (betweenIdleGapsMs !== undefined) {
+    const gaps: { start: number; end: number }[] = [];
+    let runStart = -1;
+    let runUs = 0;
+    profile.samples.forEach((id, i) => {
+      if (isIdle(id)) {
+        if (runStart < 0) [runStart, runUs] = [i, 0];
+        runUs += profile.timeDeltas[i + 1] ?? 0;
+      } else if (runStart >= 0) {
+        if (runUs >= betweenIdleGapsMs * 1000) gaps.push({ start: runStart, end: i });
+        runStart = -1;
+      }
+    });
+    const first = gaps[0];
+    const last = gaps[gaps.length - 1];
+    if (!first || !last || first === last)
+      throw new Error(`${path}: fewer than two idle gaps of ${betweenIdleGapsMs} ms`);
+    [from, to] = [first.end, last.start];
+  }
+  const selfUs = new Map<number, number>();
+  for (let i = from; i < to; i++) {
+    const id = profile.samples[i] as number;
+    // timeDeltas[i] is the time before sample i; the time a sample stands for is the next delta.
+    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0));
+  }
+  const categories = new Map<string, number>();
+  const functions = new Map<string, { fn: string; where: string; us: number }>();
+  let totalUs = 0;
+  let idleUs = 0;
+  for (const [id, us] of selfUs) {
+    const node = byId.get(id);
+    if (!node) continue;
+    const { functionName, url, lineNumber } = node.callFrame;
+    totalUs += us;
+    if (functionName === '(idle)') {
+      idleUs += us;
+      continue;
+    }
+    const category = categoryOf(url, functionName);
+    categories.set(category, (categories.get(category) ?? 0) + us);
+    const key = `${functionName}|${url}|${lineNumber}`;
+    const entry = functions.get(key) ?? {
+      fn: functionName || '(anonymous)',
+      where: `${category}:${lineNumber + 1}`,
+      us: 0,
+    };
+    entry.us += us;
+    functions.set(key, entry);
+  }
+  const busyUs = totalUs - idleUs;
+  return {
+    busyMs: busyUs / 1000,
+    totalMs: totalUs / 1000,
+    byCategory: [...categories]
+      .map(([category, us]) => ({ category, ms: us / 1000, share: us / Math.max(1, busyUs) }))
+      .sort((a, b) => b.ms - a.ms),
+    topFunctions: [...functions.values()]
+      .sort((a, b) => b.us - a.us)
+      .slice(0, top)
+      .map((f) => ({ fn: f.fn, where: f.where, ms: f.us / 1000 })),
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * Benchmark 4 — telemetry cost on the command path: `ssh_run echo hi` latency with the OTLP
+ * endpoint dead (connection refused) or slow (accepts and never answers), and with a healthy
+ * receiver, against telemetry off (OTEL_SDK_DISABLED=true; stderr lines are always on).
+ * Target: dead or slow at most 1.05x off (p50).
+ *
+ * Runs the shipped build and the TCP_NODELAY build (whose shorter commands make any
+ * telemetry cost easier to see), interleaved, all against one local sshd; then the
+ * TCP_NODELAY servers again back-to-back (sustained load on each server in turn).
+ *
+ *   npm run bench -- telemetry-cost [--rounds 300]
+ */
+import { makeFleet } from '../test/helpers/fleet.js';
+import { startOtlpReceiver } from '../test/helpers/otlp-receiver.js';
+import { freePort, startSshd } from '../test/helpers/sshd.js';
+import {
+  interleaved,
+  markdownTable,
+  numberArg,
+  printTargets,
+  round,
+  summarize,
+  target,
+  writeResults,
+  type Contestant,
+  type TargetCheck,
+} from './lib/kit.js';
+import { noDelayBuild, startOurs } from './lib/peers.js';
+
+const ROUNDS = numberArg('rounds', 300);
+const WARMUP = 20;
+const BLOCK = numberArg('block', 25);
+
+async function main(): Promise<void> {
+  const sshd = await startSshd();
+  const fleet = makeFleet([sshd], [{ alias: 'bench', sshd }]);
+  const healthy = await startOtlpReceiver('ok');
+  const hanging = await startOtlpReceiver('hang');
+  const deadUrl = `http://127.0.0.1:${await freePort()}`;
+  const modes: { key: string; env: Record<string, string> }[] = [
+    { key: 'off', env: { OTEL_SDK_DISABLED: 'true' } },
+    { key: 'dead', env: { OTEL_EXPORTER_OTLP_ENDPOINT: deadUrl } },
+    { key: 'hanging', env: { OTEL_EXPORTER_OTLP_ENDPOINT: hanging.url } },
+    { key: 'healthy', env: { OTEL_EXPORTER_OTLP_ENDPOINT: healthy.url } },
+  ];
+  const fixedCli = noDelayBuild();
+  const builds = [{ key: 'shipped', cli: undefined as string | undefined }];
+  if (fixedCli) builds.push({ key: 'tcp_nodelay', cli: fixedCli });
+
+  const servers: { build: string; mode: string; name: string; server: Awaited<ReturnType<typeof startOurs>> }[] = [];
+  for (const build of builds) {
+    for (const mode of modes) {
+      const name = `${build.key} build, OTLP ${mode.key}`;
+      const server = await startOurs(fleet.configDir, 'bench', {
+        env: mode.env,
+        name,
+        ...(build.cli ? { cli: build.cli } : {}),
+      });
+      servers.push({ build: build.key, mode: mode.key, name, server });
+    }
+  }
+  const contestant = (s: (typeof servers)[number]): Contestant => ({
+    name: s.name,
+    run: async () => {
+      if (!(await s.server.exec('echo hi')).includes('hi')) throw new Error(`${s.name}: wrong output`);
+    },
+  });
+
+  const phases = [
+    { key: 'interleaved', block: 1, servers },
+    { key: 'back_to_back', block: BLOCK, servers: servers.filter((s) => s.build === 'tcp_nodelay') },
+  ];
+  const results: Record<string, unknown> = {};
+  const tables: Record<string, string> = {};
+  const checks: TargetCheck[] = [];
+  for (const phase of phases) {
+    if (phase.servers.length === 0) continue;
+    console.error(`telemetry-cost/${phase.key}: ${phase.servers.length} servers × ${ROUNDS} runs`);
+    const samples = await interleaved(phase.servers.map(contestant), ROUNDS, WARMUP, {
+      block: phase.block,
+      onProgress: (done) => done % 100 === 0 && console.error(`  ${done}/${ROUNDS}`),
+    });
+    const stats = new Map([...samples].map(([name, ms]) => [name, summarize(ms)]));
+    results[phase.key] = Object.fromEntries(stats);
+    const rows: (string | number)[][] = [];
+    for (const build of builds) {
+      const off = stats.get(`${build.key} build, OTLP off`);
+      if (!off) continue;
+      for (const mode of modes) {
+        const s = stats.get(`${build.key} build, OTLP ${mode.key}`);
+        if (!s) continue;
+        rows.push([build.key, mode.key, round(s.p50), round(s.p95), round(s.mean), round(s.p50 / off.p50, 3)]);
+        if (mode.key === 'dead' || mode.key === 'hanging') {
+          checks.push(
+            target(`${phase.key}, ${build.key} build: OTLP ${mode.key} p50 / off p50`, s.p50 / off.p50, 1.05),
+          );
+        }
+      }
+    }
+    tables[phase.key] = markdownTable(['build', 'OTLP endpoint', 'p50 ms', 'p95 ms', 'mean ms', 'p50 / off'], rows);
+  }
+
+  for (const s of servers) await s.server.close();
+  const integrity = servers.map((s) => ({
+    server: s.name,
+    audit_lines: s.server.tally.byType.audit ?? 0,
+    invalid_lines: s.server.tally.invalid.length,
+    otel_warnings: s.server.tally.byType.error ?? 0,
+  }));
+  const integrityTable = markdownTable(
+    ['server', 'audit lines', 'invalid lines', 'error/warn lines'],
+    integrity.map((i) => [i.server, i.audit_lines, i.invalid_lines, i.otel_warnings]),
+  );
+
+  for (const phase of phases) {
+    if (!tables[phase.key]) continue;
+    console.log(`\n## Telemetry cost on the command path, ${phase.key}, ${ROUNDS} runs each\n`);
+    console.log(tables[phase.key]);
+  }
+  console.log('\n### Targets\n');
+  console.log(printTargets(checks));
+  console.log('\n### No stderr line lost or broken\n');
+  console.log(integrityTable);
+  console.log(`\nhanging receiver: ${hanging.requests} requests accepted and never answered`);
+  const file = writeResults('telemetry-cost', {
+    params: { rounds: ROUNDS, warmup: WARMUP, back_to_back_block: BLOCK, command: 'echo hi' },
+    results,
+    targets: checks,
+    integrity,
+    hanging_receiver_requests: hanging.requests,
+    healthy_receiver_log_records: healthy.logs.length,
+    tables: { ...tables, targets: printTargets(checks), integrity: integrityTable },
+  });
+  console.error(`\nwrote ${file}`);
+  await healthy.close();
+  await hanging.close();
+  await sshd.stop();
+}
+
+await main();
