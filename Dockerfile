@@ -9,6 +9,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY elk ./elk
 RUN npm run build && npm prune --omit=dev
 
 FROM ${NODE_IMAGE} AS runtime
@@ -20,6 +21,8 @@ WORKDIR /app
 COPY --from=build --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist
 COPY --chown=root:root package.json ./
+# The Elasticsearch/Kibana kit, read by `setup elasticsearch`.
+COPY --from=build --chown=root:root /app/elk ./elk
 # Config, keys and secrets are mounted read-only; the app needs no writable path of its own.
 RUN mkdir -p /app/config /app/keys /app/secrets
 USER node
