@@ -19,7 +19,7 @@
  * figures are the Collector and the exporter, without the kit's ingest pipelines (their cost:
  * bench/es-ingest.ts).
  *
- *   npx tsx bench/collector.ts [--events 30000] [--rounds 3]
+ *   npx tsx bench/collector.ts [--events 100000] [--rounds 3]
  */
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,7 +47,7 @@ import {
   type Summary,
 } from './lib/kit.js';
 
-const EVENTS = numberArg('events', 30_000);
+const EVENTS = numberArg('events', 100_000);
 const ROUNDS = numberArg('rounds', 3);
 const INDEX = 'logs-mcp_ssh-default';
 

@@ -9,7 +9,7 @@ export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 export function progressReporter(
   extra: ToolExtra,
-  intervalMs: number,
+  intervalMs: number | (() => number),
 ): ((progress: number, total: number | undefined, message: string, force?: boolean) => void) | undefined {
   const token = extra._meta?.progressToken;
   if (token === undefined) return undefined;
@@ -18,7 +18,7 @@ export function progressReporter(
   return (progress, total, message, force = false) => {
     const now = Date.now();
     // A chatty command must not flood the client; phase changes always go out.
-    if (!force && now - last < intervalMs) return;
+    if (!force && now - last < (typeof intervalMs === 'function' ? intervalMs() : intervalMs)) return;
     // MCP requires progress to increase with each notification.
     const value = Math.max(progress, lastProgress + 1);
     last = now;

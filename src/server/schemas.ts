@@ -37,6 +37,7 @@ export const commandResultShape = {
   timeout: z.boolean(),
   target_ip: z.string().nullable(),
   error: z.string().optional(),
+  remote_stopped: z.boolean().optional(),
 };
 
 export const hostSummaryShape = z.object({

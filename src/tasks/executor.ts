@@ -240,6 +240,7 @@ export class CommandExecutor {
     };
     if (failure !== undefined && !cancelled)
       result.error = failure instanceof Error ? failure.message : String(failure);
+    if (exec && !exec.remoteStopped) result.remote_stopped = false;
     return result;
   }
 

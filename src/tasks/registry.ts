@@ -24,6 +24,8 @@ export interface TaskResult {
   target_ip: string | null;
   /** Set when the command could not run (connection, host key, authentication, network). */
   error?: string;
+  /** false when sshd never confirmed the process ended after a timeout or cancel. */
+  remote_stopped?: boolean;
 }
 
 export interface OutputLine {

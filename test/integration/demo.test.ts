@@ -29,7 +29,8 @@ function expectFullStory(out: string): void {
   expect(out).toMatch(/policy decisions: +6 \(2 denied\)/);
   expect(out).toMatch(/executions audited: +4 \(1 timed out\)/);
   expect(out).toMatch(/security events: +1 \(command_bypass_attempt\)/);
-  expect(out).toContain('[db1] timed out (process killed)');
+  // Under root OpenSSH will not deliver the kill, and the result says so instead of claiming it.
+  expect(out).toMatch(/\[db1\] timed out \((process killed|kill signal sent but not confirmed)/);
   expect(out).toContain('tag web: 2 succeeded, 0 failed, 0 denied of 2');
   // The live stderr lines are shown as the orchestrator writes them.
   expect(out).toMatch(/stderr │ \{"type":"audit",/);
@@ -42,6 +43,8 @@ describe('demo', () => {
       const { code, out } = await runDemo(['--embedded-sshd', '--otlp', receiver.url]);
       expect(code, out).toBe(0);
       expect(out).toContain('embedded ssh2 server');
+      // The embedded server delivers the kill signal, so the timeout really ends the process.
+      expect(out).toContain('[db1] timed out (process killed)');
       expectFullStory(out);
       expect(receiver.logs.filter((r) => r.eventName === 'mcp_ssh.audit')).toHaveLength(4);
       expect(receiver.spans.filter((s) => s.name === 'ssh_task')).toHaveLength(4);

@@ -28,10 +28,9 @@ export function registerSshRun(server: McpServer, ctx: ToolContext): void {
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     },
     async ({ alias, command }, extra) => {
-      const snap = ctx.orchestrator.snapshot;
-      const tags = snap.config.hostsByAlias.get(alias)?.tags ?? [];
-      const interval = snap.policy.limitsFor({ alias, tags }).task_progress_interval * 1000;
-      const report = progressReporter(extra, interval);
+      // The throttle takes the task's own limits once admitted (same config generation as the run).
+      let intervalMs = 500;
+      const report = progressReporter(extra, () => intervalMs);
       let admission: Admission;
       try {
         admission = ctx.orchestrator.executor.start({
@@ -56,6 +55,7 @@ export function registerSshRun(server: McpServer, ctx: ToolContext): void {
         throw err;
       }
       if (!admission.allowed) return fail(deniedMessage(admission));
+      intervalMs = admission.limits.task_progress_interval * 1000;
       const result = await admission.done;
       const text = renderCommandResult(result);
       // A command that ran and exited non-zero is a result, not a tool failure; one that could not run is.

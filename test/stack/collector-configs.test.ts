@@ -1,0 +1,88 @@
+/**
+ * Every config of the OpenTelemetry Collector kit (otel-collector/) is accepted by the Collector
+ * build the tests use (`otelcol validate`, which loads every component's config and validates
+ * the pipelines), alone or with its overlay; the overlay that needs an endpoint refuses to run
+ * without one; each file states the pinned release the manifest builds; every environment
+ * variable a config reads is documented in otel-collector/README.md.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { otelcol, REPO_ROOT, requireEngine } from './engines.js';
+
+const ready = requireEngine('otelcol') !== undefined;
+const DIR = join(REPO_ROOT, 'otel-collector');
+const FILES = ['gateway.yaml', 'gateway-forward.yaml', 'agent.yaml', 'agent-to-gateway.yaml'];
+const RUNS: { name: string; files: string[]; env?: Record<string, string> }[] = [
+  { name: 'gateway', files: ['gateway.yaml'] },
+  {
+    name: 'gateway + forward',
+    files: ['gateway.yaml', 'gateway-forward.yaml'],
+    env: { OTLP_FORWARD_ENDPOINT: 'https://otlp.example.com:4318' },
+  },
+  { name: 'agent', files: ['agent.yaml'] },
+  { name: 'agent → gateway', files: ['agent.yaml', 'agent-to-gateway.yaml'] },
+];
+const validate = (files: string[], env: Record<string, string> = {}) =>
+  otelcol(['validate', ...files.flatMap((f) => ['--config', join(DIR, f)])], { env });
+
+describe.skipIf(!ready)('OTel Collector kit configs (otelcol validate, the pinned build)', () => {
+  for (const run of RUNS) {
+    it(`${run.name} (${run.files.join(' + ')}) validates with the defaults`, () => {
+      const r = validate(run.files, run.env);
+      expect(r.code, r.stderr).toBe(0);
+    });
+  }
+
+  it('every environment variable is honoured: non-default values validate too', () => {
+    const env = {
+      ELASTICSEARCH_ENDPOINT: 'https://es.example.com:9200',
+      ELASTICSEARCH_TRACES_ENDPOINT: 'https://apm.example.com:9200',
+      ELASTICSEARCH_USERNAME: 'otel',
+      ELASTICSEARCH_PASSWORD: 'secret',
+      ELASTICSEARCH_TLS_INSECURE_SKIP_VERIFY: 'true',
+      ELASTICSEARCH_TIMEOUT: '30m',
+      COLLECTOR_QUEUE_SIZE: '5000',
+      COLLECTOR_STORAGE_DIR: '/tmp/otelcol-storage',
+      COLLECTOR_METRICS_PORT: '9999',
+      COLLECTOR_LOG_LEVEL: 'debug',
+      OTLP_FORWARD_ENDPOINT: 'http://other:4318',
+      OTLP_FORWARD_ENCODING: 'json',
+      OTLP_FORWARD_COMPRESSION: 'none',
+      MCP_SSH_DOCKER_LOGS: '/var/lib/docker/containers/abc*/*-json.log',
+      FILELOG_START_AT: 'end',
+      GATEWAY_OTLP_ENDPOINT: 'https://gateway:4318',
+    };
+    for (const run of RUNS) {
+      const r = validate(run.files, env);
+      expect(r.code, `${run.name}: ${r.stderr}`).toBe(0);
+    }
+  });
+
+  it('the forward overlay refuses to run without OTLP_FORWARD_ENDPOINT', () => {
+    const r = validate(['gateway.yaml', 'gateway-forward.yaml']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/otlp_http\/forward: at least one endpoint must be specified/);
+  });
+
+  it('each file names the release the manifest pins, and the manifest pins one release', () => {
+    const manifest = readFileSync(join(DIR, 'builder-config.yaml'), 'utf8');
+    const contrib = [...manifest.matchAll(/opentelemetry-collector-contrib\/\S+ (v[\d.]+)/g)].map((m) => m[1]);
+    const core = [
+      ...manifest.matchAll(/go\.opentelemetry\.io\/collector\/(?:receiver|processor|exporter)\/\S+ (v[\d.]+)/g),
+    ].map((m) => m[1]);
+    expect(new Set(contrib)).toEqual(new Set(['v0.145.0']));
+    expect(new Set(core)).toEqual(new Set(['v0.145.0']));
+    for (const f of FILES)
+      expect(readFileSync(join(DIR, f), 'utf8'), f).toContain('core v0.145.0 / v1.51.0, contrib v0.145.0');
+  });
+
+  it('README.md documents every environment variable the configs read', () => {
+    const readme = readFileSync(join(DIR, 'README.md'), 'utf8');
+    const vars = new Set(
+      FILES.flatMap((f) => [...readFileSync(join(DIR, f), 'utf8').matchAll(/\$\{env:([A-Z0-9_]+)/g)].map((m) => m[1])),
+    );
+    expect(vars.size).toBeGreaterThan(10);
+    for (const v of vars) expect(readme, v).toContain(`\`${v}\``);
+  });
+});

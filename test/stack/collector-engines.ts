@@ -1,0 +1,598 @@
+/**
+ * Helpers for the OpenTelemetry Collector kit's stack tests (test/stack/collector-*.test.ts) and
+ * its benchmark (bench/collector.ts):
+ *
+ * - startElasticFront(): puts the OpenSearch test engine where the Collector's elasticsearch
+ *   exporter expects Elasticsearch. The exporter refuses OpenSearch outright, for two reasons
+ *   found by running it against OpenSearch 2.19: in the `otel` mapping mode every bulk request
+ *   carries `require_data_stream=true` (query and action lines), which OpenSearch rejects with
+ *   400 `request [/_bulk] contains unrecognized parameter: [require_data_stream]`; and the
+ *   exporter's client drops every 2xx answer that lacks the `X-Elastic-Product: Elasticsearch`
+ *   header. This front forwards every request unchanged except for exactly those two things: it
+ *   takes `require_data_stream` off (and checks instead, item by item, that each document did
+ *   land in a data stream) and adds the header. The documents the exporter wrote reach
+ *   OpenSearch unchanged (their bytes, or in the simulate method below the same JSON values).
+ *   The OpenSearch test node has no ingest role (test/stack/engines/es-runner starts it with
+ *   roles cluster_manager and data), so a bulk request cannot run pipelines there. When that is
+ *   so, the front runs each document through its index's default pipeline with `_simulate` and
+ *   bulk-indexes the result into the index the pipeline chose (the method elk-e2e.test.ts and
+ *   bench/es-ingest.ts use); when the node has the ingest role it forwards the bulk request as
+ *   it is and OpenSearch runs the pipelines itself. `method` says which.
+ * - startRestartableElasticsearch(): Elasticsearch 8 that can be stopped and started again on
+ *   the same port with the same data (engines.ts's stop() deletes the data directory).
+ * - dockerJsonFile(): writes lines the way Docker's json-file log driver does.
+ * - collectorConfig(): the kit's config files merged the way `--config a --config b` merges them.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import {
+  appendFileSync,
+  chownSync,
+  closeSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { ENGINES_CACHE, freePort, otelcol, requireEngine } from './engines.js';
+import { ok, req } from './kit.js';
+
+export type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------
+// Collector configs
+
+/**
+ * One config file for engines.ts's startCollector() (which takes one): for several files, the
+ * Collector's own merge of them (`otelcol print-config --config a --config b`, which merges maps
+ * and replaces lists exactly as a run with those flags does), resolved with `env`, written to
+ * `dir`.
+ */
+export function collectorConfig(files: string[], env: Record<string, string>, dir: string): string {
+  if (files.length === 1) return files[0] as string;
+  const r = otelcol(['print-config', '--mode', 'unredacted', ...files.flatMap((f) => ['--config', f])], { env });
+  if (r.code !== 0) throw new Error(`otelcol print-config failed: ${r.stderr}`);
+  const path = join(dir, 'merged.yaml');
+  writeFileSync(path, r.stdout);
+  return path;
+}
+
+// ---------------------------------------------------------------------------------------------
+// OpenSearch behind an Elasticsearch front
+
+export interface FrontStats {
+  /** `bulk`: the node runs pipelines itself; `simulate`: _simulate, then bulk (no ingest role). */
+  method: 'bulk' | 'simulate';
+  bulkRequests: number;
+  items: number;
+  /** Bulk operations seen (the exporter only ever sends `create`). */
+  operations: Set<string>;
+  /** Items the exporter sent with require_data_stream (query or action line). */
+  requireDataStream: number;
+  /** Items with require_data_stream that landed somewhere other than a data stream. */
+  notInDataStream: string[];
+  /** Items OpenSearch refused (status ≥ 300), with the reason. */
+  refused: string[];
+}
+
+export interface ElasticFront {
+  url: string;
+  stats: FrontStats;
+  close(): Promise<void>;
+}
+
+/** `.ds-logs-x-default-000001` (OpenSearch) or `.ds-logs-x-default-2026.11.22-000001` (ES) → `logs-x-default`. */
+export function dataStreamOf(index: string): string {
+  const m = /^\.ds-(.+?)(?:-\d{4}\.\d{2}\.\d{2})?-\d{6}$/.exec(index);
+  return m ? (m[1] as string) : index;
+}
+
+interface BulkItem {
+  op: string;
+  meta: Json;
+  source: string;
+  requireDataStream: boolean;
+}
+
+function parseBulk(body: string, queryRequiresDs: boolean): BulkItem[] {
+  const lines = body.split('\n').filter((l) => l.length > 0);
+  const items: BulkItem[] = [];
+  for (let i = 0; i < lines.length; i += 2) {
+    const action = JSON.parse(lines[i] as string) as Json;
+    const op = Object.keys(action)[0] as string;
+    const meta = { ...(action[op] as Json) };
+    const itemRequires = meta.require_data_stream === true;
+    delete meta.require_data_stream;
+    items.push({ op, meta, source: lines[i + 1] ?? '{}', requireDataStream: queryRequiresDs || itemRequires });
+  }
+  return items;
+}
+
+/**
+ * An HTTP front for `targetUrl` (an OpenSearch node) that the Collector's elasticsearch exporter
+ * accepts as Elasticsearch; see the file comment for what it changes and why.
+ */
+export async function startElasticFront(
+  targetUrl: string,
+  opts: { productHeader?: boolean } = {},
+): Promise<ElasticFront> {
+  const product: Record<string, string> = opts.productHeader === false ? {} : { 'x-elastic-product': 'Elasticsearch' };
+  const roles = await ok(targetUrl, 'GET', '/_nodes?filter_path=nodes.*.roles');
+  const ingestNode = Object.values(roles.json.nodes as Record<string, { roles: string[] }>).some((n) =>
+    n.roles.includes('ingest'),
+  );
+  const stats: FrontStats = {
+    method: ingestNode ? 'bulk' : 'simulate',
+    bulkRequests: 0,
+    items: 0,
+    operations: new Set(),
+    requireDataStream: 0,
+    notInDataStream: [],
+    refused: [],
+  };
+  const defaultPipelines = new Map<string, string | undefined>();
+  const defaultPipelineOf = async (index: string): Promise<string | undefined> => {
+    if (!defaultPipelines.has(index)) {
+      const r = await req(targetUrl, 'POST', `/_index_template/_simulate_index/${encodeURIComponent(index)}`);
+      const p = r.json?.template?.settings?.index?.default_pipeline as string | undefined;
+      defaultPipelines.set(index, p && p !== '_none' ? p : undefined);
+    }
+    return defaultPipelines.get(index);
+  };
+
+  /** Runs the items through their default pipelines (simulate) and returns the bulk to send instead. */
+  const throughPipelines = async (items: BulkItem[]): Promise<{ body: string; preset: (Json | undefined)[] }> => {
+    const out: (string | undefined)[] = items.map((it) => `${JSON.stringify({ [it.op]: it.meta })}\n${it.source}\n`);
+    const preset: (Json | undefined)[] = items.map(() => undefined);
+    const byPipeline = new Map<string, number[]>();
+    for (let i = 0; i < items.length; i++) {
+      const index = (items[i] as BulkItem).meta._index as string;
+      const p = await defaultPipelineOf(index);
+      if (p) byPipeline.set(p, [...(byPipeline.get(p) ?? []), i]);
+    }
+    for (const [pipeline, idx] of byPipeline) {
+      const sim = await ok(targetUrl, 'POST', `/_ingest/pipeline/${encodeURIComponent(pipeline)}/_simulate`, {
+        docs: idx.map((i) => ({
+          _index: (items[i] as BulkItem).meta._index,
+          _id: `front-${i}`,
+          _source: JSON.parse((items[i] as BulkItem).source) as Json,
+        })),
+      });
+      (sim.json.docs as Json[]).forEach((d, k) => {
+        const i = idx[k] as number;
+        const it = items[i] as BulkItem;
+        if (d.error || !d.doc) {
+          const error = d.error ?? { type: 'dropped', reason: 'the pipeline dropped the document' };
+          out[i] = undefined;
+          preset[i] = { [it.op]: { _index: it.meta._index, status: d.error ? 400 : 200, error } };
+          return;
+        }
+        out[i] =
+          `${JSON.stringify({ [it.op]: { ...it.meta, _index: d.doc._index } })}\n${JSON.stringify(d.doc._source)}\n`;
+      });
+    }
+    return { body: out.filter((x): x is string => x !== undefined).join(''), preset };
+  };
+
+  const handleBulk = async (url: URL, body: Buffer, headers: Headers): Promise<{ status: number; json: Json }> => {
+    const queryRequiresDs = url.searchParams.get('require_data_stream') === 'true';
+    url.searchParams.delete('require_data_stream');
+    const items = parseBulk(body.toString('utf8'), queryRequiresDs);
+    stats.bulkRequests++;
+    stats.items += items.length;
+    for (const it of items) {
+      stats.operations.add(it.op);
+      if (it.requireDataStream) stats.requireDataStream++;
+    }
+    let sent: string;
+    let preset: (Json | undefined)[] = items.map(() => undefined);
+    if (ingestNode) {
+      sent = items.map((it) => `${JSON.stringify({ [it.op]: it.meta })}\n${it.source}\n`).join('');
+    } else {
+      ({ body: sent, preset } = await throughPipelines(items));
+      url.searchParams.set('pipeline', '_none');
+    }
+    // Our own answer needs every item's index and status, whatever filter_path the exporter asked for.
+    url.searchParams.set('filter_path', 'errors,items.*._index,items.*.status,items.*.error');
+    let answered: Json[] = [];
+    if (sent.length > 0) {
+      const r = await fetch(`${targetUrl}${url.pathname}${url.search}`, {
+        method: 'POST',
+        headers: { 'content-type': headers.get('content-type') ?? 'application/x-ndjson' },
+        body: sent,
+        signal: AbortSignal.timeout(120_000),
+      });
+      const json = (await r.json()) as Json;
+      if (!r.ok) return { status: r.status, json };
+      answered = (json.items as Json[] | undefined) ?? [];
+    }
+    const merged: Json[] = [];
+    let next = 0;
+    items.forEach((it, i) => {
+      const item = preset[i] ?? (answered[next++] as Json);
+      merged.push(item);
+      const res = item[it.op] as Json;
+      if ((res.status as number) >= 300) {
+        stats.refused.push(`${String(res._index)}: ${JSON.stringify(res.error)}`);
+        return;
+      }
+      if (it.requireDataStream && !String(res._index).startsWith('.ds-'))
+        stats.notInDataStream.push(String(res._index));
+    });
+    return {
+      status: 200,
+      json: { errors: merged.some((m) => (Object.values(m)[0] as Json).status >= 300), items: merged },
+    };
+  };
+
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (c: Buffer) => chunks.push(c));
+    request.on('end', () => {
+      void (async () => {
+        const url = new URL(request.url ?? '/', 'http://front');
+        let body = Buffer.concat(chunks);
+        if (request.headers['content-encoding'] === 'gzip' && body.length > 0) body = gunzipSync(body);
+        const headers = new Headers();
+        for (const [k, v] of Object.entries(request.headers)) {
+          if (v === undefined || ['host', 'content-length', 'content-encoding', 'connection'].includes(k)) continue;
+          headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+        }
+        try {
+          if (request.method === 'POST' && /^\/(?:[^/]+\/)?_bulk$/.test(url.pathname)) {
+            const r = await handleBulk(url, body, headers);
+            response
+              .writeHead(r.status, { 'content-type': 'application/json', ...product })
+              .end(JSON.stringify(r.json));
+            return;
+          }
+          const r = await fetch(`${targetUrl}${url.pathname}${url.search}`, {
+            method: request.method,
+            headers,
+            body: body.length > 0 ? body : undefined,
+            signal: AbortSignal.timeout(120_000),
+          });
+          const text = Buffer.from(await r.arrayBuffer());
+          response
+            .writeHead(r.status, {
+              'content-type': r.headers.get('content-type') ?? 'application/json',
+              ...product,
+            })
+            .end(text);
+        } catch (e) {
+          // The engine is unreachable: answer like a proxy with nothing behind it.
+          response.writeHead(502, { 'content-type': 'text/plain' }).end(String(e));
+        }
+      })();
+    });
+  });
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stats,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Elasticsearch that survives a restart
+
+export interface RestartableElasticsearch {
+  url: string;
+  version: string;
+  running(): boolean;
+  /** Stops the node (SIGTERM, as `docker stop` would), keeping its data. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port with the same data; resolves when the cluster is yellow. */
+  start(): Promise<void>;
+  /** Stops it for good and removes its directory. */
+  destroy(): Promise<void>;
+  logs(): string;
+}
+
+function killGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function chownTree(p: string, uid: number, gid: number): void {
+  chownSync(p, uid, gid);
+  if (statSync(p).isDirectory()) for (const e of readdirSync(p)) chownTree(join(p, e), uid, gid);
+}
+
+const clusterReady = async (url: string): Promise<boolean> => {
+  try {
+    const r = await fetch(`${url}/_cluster/health?wait_for_status=yellow&timeout=1s`, {
+      signal: AbortSignal.timeout(3_000),
+    });
+    return r.ok && /"status":"(yellow|green)"/.test(await r.text());
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Starts of startRestartableElasticsearch(), recorded like engines.ts records its own (a
+ * subdirectory: engines.ts's sweeper would kill an instance it did not start itself while its
+ * owner still runs).
+ */
+const RESTARTABLE_RUN_DIR = join(ENGINES_CACHE, 'run', 'restartable');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Kills instances whose owning process is gone (a crashed run) and removes their directories. */
+function sweepRestartable(): void {
+  let files: string[];
+  try {
+    files = readdirSync(RESTARTABLE_RUN_DIR).filter((f) => f.endsWith('.json'));
+  } catch {
+    return;
+  }
+  for (const f of files) {
+    const file = join(RESTARTABLE_RUN_DIR, f);
+    try {
+      const rec = JSON.parse(readFileSync(file, 'utf8')) as {
+        owner: number;
+        pgid: number;
+        marker: string;
+        dir: string;
+      };
+      if (alive(rec.owner)) continue;
+      let cmdline = '';
+      try {
+        cmdline = readFileSync(`/proc/${rec.pgid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      } catch {
+        // gone
+      }
+      if (cmdline.includes(rec.marker)) killGroup(rec.pgid, 'SIGKILL');
+      rmSync(rec.dir, { recursive: true, force: true });
+    } catch {
+      // unreadable record: drop it
+    }
+    rmSync(file, { force: true });
+  }
+}
+
+/**
+ * A single-node Elasticsearch 8 (the provisioned engine, started the way engines.ts does) whose
+ * data directory survives stop(). Every start is recorded under .cache/engines/run/restartable/,
+ * and the next call kills what a crashed run left behind.
+ */
+export async function startRestartableElasticsearch(opts: { heapMb?: number } = {}): Promise<RestartableElasticsearch> {
+  const es = requireEngine('elasticsearch');
+  if (!es) throw new Error('elasticsearch is not provisioned');
+  const home = es.path;
+  const runAs = es.info.runAs || undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'mcp-es-restartable-'));
+  const conf = join(dir, 'config');
+  cpSync(join(home, 'config'), conf, { recursive: true });
+  for (const d of ['data', 'logs', 'tmp']) mkdirSync(join(dir, d));
+  const [port, transport] = [await freePort(), await freePort()];
+  writeFileSync(
+    join(conf, 'elasticsearch.yml'),
+    [
+      'cluster.name: mcp-collector-tests',
+      'node.name: collector-test',
+      'discovery.type: single-node',
+      'network.host: 127.0.0.1',
+      `http.port: ${port}`,
+      `transport.port: ${transport}`,
+      `path.data: ${join(dir, 'data')}`,
+      `path.logs: ${join(dir, 'logs')}`,
+      'xpack.security.enabled: false',
+      'cluster.routing.allocation.disk.threshold_enabled: false',
+      'action.destructive_requires_name: false',
+      '',
+    ].join('\n'),
+  );
+  const heap = opts.heapMb ?? 512;
+  mkdirSync(join(conf, 'jvm.options.d'), { recursive: true });
+  writeFileSync(join(conf, 'jvm.options.d', 'heap.options'), `-Xms${heap}m\n-Xmx${heap}m\n`);
+  if (runAs) {
+    const uid = Number(spawnSync('id', ['-u', runAs], { encoding: 'utf8' }).stdout.trim());
+    const gid = Number(spawnSync('id', ['-g', runAs], { encoding: 'utf8' }).stdout.trim());
+    chownTree(dir, uid, gid);
+  }
+  const envArgs = [`ES_JAVA_HOME=${es.info.javaHome ?? ''}`, `ES_PATH_CONF=${conf}`, `ES_TMPDIR=${join(dir, 'tmp')}`];
+  const bin = join(home, 'bin/elasticsearch');
+  const [cmd, args] = runAs ? ['runuser', ['-u', runAs, '--', 'env', ...envArgs, bin]] : ['env', [...envArgs, bin]];
+  const logFile = join(dir, 'console.log');
+  const url = `http://127.0.0.1:${port}`;
+  sweepRestartable();
+  let child: ChildProcess | undefined;
+  let exited = true;
+  let record: string | undefined;
+  const killOnExit = () => {
+    if (child?.pid && !exited) killGroup(child.pid, 'SIGKILL');
+  };
+  process.once('exit', killOnExit);
+
+  const stop = async (): Promise<void> => {
+    const pid = child?.pid;
+    if (pid !== undefined && !exited) {
+      killGroup(pid, 'SIGTERM');
+      const deadline = Date.now() + 30_000;
+      while (!exited && Date.now() < deadline) await sleep(100);
+      if (!exited) killGroup(pid, 'SIGKILL');
+      const hard = Date.now() + 5_000;
+      while (!exited && Date.now() < hard) await sleep(100);
+      killGroup(pid, 'SIGKILL'); // the server JVM may outlive the launcher briefly
+    }
+    if (record) rmSync(record, { force: true });
+    record = undefined;
+  };
+  const start = async (): Promise<void> => {
+    if (!exited) return;
+    appendFileSync(logFile, `---- start ${new Date().toISOString()} ----\n`);
+    const fd = openSync(logFile, 'a');
+    const c = spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    child = c;
+    exited = false;
+    c.on('exit', () => (exited = true));
+    if (c.pid === undefined) throw new Error('could not start elasticsearch');
+    mkdirSync(RESTARTABLE_RUN_DIR, { recursive: true });
+    record = join(RESTARTABLE_RUN_DIR, `${c.pid}.json`);
+    writeFileSync(record, JSON.stringify({ owner: process.pid, pgid: c.pid, marker: conf, dir }));
+    const deadline = Date.now() + 120_000;
+    while (!(await clusterReady(url))) {
+      if (exited)
+        throw new Error(`elasticsearch exited during startup:\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`elasticsearch not ready after 120 s:\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
+      }
+      await sleep(500);
+    }
+  };
+  await start();
+  const nodes = await ok(url, 'GET', '/_nodes/_local?filter_path=nodes.*.version');
+  const version = (Object.values(nodes.json.nodes as Json)[0] as Json | undefined)?.version as string;
+  return {
+    url,
+    version,
+    running: () => !exited,
+    stop,
+    start,
+    destroy: async () => {
+      await stop();
+      process.removeListener('exit', killOnExit);
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    },
+    logs: () => readFileSync(logFile, 'utf8'),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Docker json-file logs
+
+/** Go's encoding/json escapes these; Docker's json-file driver writes what Go writes. */
+function goJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/**
+ * The json-file entries Docker writes for one line the container printed: `log` keeps the
+ * newline; a line longer than 16 KiB is split into entries of 16 KiB (the last carries the
+ * newline), as dockerd's log copier does. (Pieces are cut by characters here, which equals bytes
+ * for ASCII lines.)
+ */
+export function dockerEntries(line: string, stream: 'stdout' | 'stderr', time = new Date()): string {
+  const text = `${line}\n`;
+  const pieces: string[] = [];
+  for (let i = 0; i < text.length; i += 16_384) pieces.push(text.slice(i, i + 16_384));
+  return pieces.map((log) => `${goJson({ log, stream, time: time.toISOString() })}\n`).join('');
+}
+
+export interface DockerLogFile {
+  /** The container's directory and log file, as under /var/lib/docker/containers/<id>/. */
+  dir: string;
+  path: string;
+  /** The glob the agent's MCP_SSH_DOCKER_LOGS takes for this layout. */
+  glob: string;
+  write(lines: { line: string; stream: 'stdout' | 'stderr' }[]): void;
+  /** Rotates like json-file with max-file: the log becomes <log>.1 and a new, empty log starts. */
+  rotate(): void;
+  remove(): void;
+}
+
+export function dockerJsonFile(containerId = 'c0ffee'.padEnd(64, '0')): DockerLogFile {
+  const root = mkdtempSync(join(tmpdir(), 'mcp-docker-'));
+  const dir = join(root, 'containers', containerId);
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${containerId}-json.log`);
+  writeFileSync(path, '');
+  return {
+    dir,
+    path,
+    glob: join(root, 'containers', '*', '*-json.log'),
+    write: (lines) => appendFileSync(path, lines.map((l) => dockerEntries(l.line, l.stream)).join('')),
+    rotate: () => {
+      renameSync(path, `${path}.1`);
+      writeFileSync(path, '');
+    },
+    remove: () => rmSync(dirname(dirname(dir)), { recursive: true, force: true }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading documents back
+
+export interface Hit {
+  _index: string;
+  _source: Json;
+}
+
+/** Every document of `pattern` (refreshed first), up to 10 000. */
+export async function allDocs(url: string, pattern: string): Promise<Hit[]> {
+  await req(url, 'POST', `/${pattern}/_refresh?ignore_unavailable=true&allow_no_indices=true`);
+  const r = await req(url, 'POST', `/${pattern}/_search?ignore_unavailable=true&allow_no_indices=true`, {
+    size: 10_000,
+    query: { match_all: {} },
+    sort: ['_doc'],
+  });
+  return ((r.json?.hits?.hits as Json[] | undefined) ?? []).map((h) => ({ _index: h._index, _source: h._source }));
+}
+
+export async function countDocs(url: string, pattern: string): Promise<number> {
+  await req(url, 'POST', `/${pattern}/_refresh?ignore_unavailable=true&allow_no_indices=true`);
+  const r = await req(url, 'GET', `/${pattern}/_count?ignore_unavailable=true&allow_no_indices=true`);
+  return (r.json?.count as number | undefined) ?? 0;
+}
+
+/** Polls until `probe` holds (bounded); returns whether it did. */
+export async function eventually(probe: () => Promise<boolean>, timeoutMs: number, everyMs = 500): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await probe().catch(() => false)) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(everyMs);
+  }
+}
+
+/** JSON with sorted keys, for comparing documents as multisets. */
+export function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object')
+    return `{${Object.keys(value as Json)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Json)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(value);
+}
