@@ -97,8 +97,11 @@ function positiveInt(value: string | undefined, fallback: number, name: string):
 
 class UsageError extends Error {}
 
+/**
+ * The one place plain text goes to stdout: --help, --version, init, check and setup are not MCP
+ * sessions, so their output belongs there. The serve path never calls this.
+ */
 function writeOut(text: string): void {
-  // --help and --version are not MCP sessions: printing to stdout is what users expect here.
   // eslint-disable-next-line no-restricted-properties
   process.stdout.write(text);
 }
@@ -106,7 +109,9 @@ function writeOut(text: string): void {
 async function main(argv: string[]): Promise<number> {
   // These subcommands have their own options: dispatch before the server's parser.
   const sub = argv[0];
-  if (sub === 'setup') return runSetupCommand(argv.slice(1));
+  if (sub === 'setup') {
+    return runSetupCommand(argv.slice(1), { out: writeOut, err: (t) => void process.stderr.write(t) });
+  }
   if (sub === 'verify' || sub === 'report' || sub === 'watch') {
     return MONITOR_COMMANDS[sub](argv.slice(1), {
       // A CLI subcommand, not an MCP session: stdout is its output.

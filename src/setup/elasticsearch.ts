@@ -397,16 +397,9 @@ export interface SetupIo {
  * Entry point of `mcp-ssh-orchestrator setup ...`; argv starts after `setup`
  * (e.g. ['elasticsearch', '--url', 'http://localhost:9200']). Returns the exit status.
  */
-export async function runSetupCommand(argv: string[], io?: SetupIo): Promise<number> {
-  const env = io?.env ?? process.env;
-  const out =
-    io?.out ??
-    ((t: string) => {
-      // `setup` is not an MCP session: its report belongs on stdout.
-      // eslint-disable-next-line no-restricted-properties
-      process.stdout.write(t);
-    });
-  const err = io?.err ?? ((t: string) => process.stderr.write(t));
+export async function runSetupCommand(argv: string[], io: SetupIo): Promise<number> {
+  const env = io.env ?? process.env;
+  const { out, err } = io;
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
   try {
