@@ -53,10 +53,6 @@ export class Orchestrator {
     return this.current;
   }
 
-  get emitter(): EventEmitter {
-    return this.options.emitter;
-  }
-
   /**
    * Re-reads the config directory. On any error the running config stays in force and the
    * error is thrown to the caller; commands already running keep the snapshot they started with.
