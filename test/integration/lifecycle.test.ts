@@ -2,7 +2,7 @@
  * The server as a process: --help/--version, exit status 2 on a broken config, reload that
  * keeps the last good config, stdout carrying nothing but JSON-RPC, clean shutdown.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,29 @@ function runCli(
     input: '',
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The server spawned bare and initialised with hand-written JSON-RPC, to see exactly what it writes. */
+function rawSession(configDir: string): {
+  proc: ChildProcessWithoutNullStreams;
+  send: (msg: object) => void;
+  stdout: () => string;
+  stderr: () => string;
+} {
+  const proc = spawn(process.execPath, [CLI_PATH, '--config-dir', configDir], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const send = (msg: object): void => void proc.stdin.write(JSON.stringify(msg) + '\n');
+  send({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } },
+  });
+  send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  return { proc, send, stdout: () => stdout, stderr: () => stderr };
 }
 
 describe('server process lifecycle', () => {
@@ -117,21 +140,7 @@ describe('server process lifecycle', () => {
   });
 
   it('writes nothing but JSON-RPC on stdout and only JSON lines on stderr', async () => {
-    const proc = spawn(process.execPath, [CLI_PATH, '--config-dir', fleet.configDir], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const send = (msg: object): void => void proc.stdin.write(JSON.stringify(msg) + '\n');
-    send({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } },
-    });
-    send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    const { proc, send, stdout, stderr } = rawSession(fleet.configDir);
     send({
       jsonrpc: '2.0',
       id: 2,
@@ -144,49 +153,37 @@ describe('server process lifecycle', () => {
       method: 'tools/call',
       params: { name: 'ssh_run', arguments: { alias: 'web1', command: 'rm -rf /' } },
     });
-    for (let i = 0; i < 200 && stdout.split('\n').filter(Boolean).length < 3; i++)
+    for (let i = 0; i < 200 && stdout().split('\n').filter(Boolean).length < 3; i++)
       await new Promise((r) => setTimeout(r, 50));
     proc.stdin.end();
     const code = await new Promise<number | null>((resolve) => proc.once('exit', resolve));
     expect(code).toBe(0);
-    const out = stdout
+    const out = stdout()
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as { jsonrpc: string; id?: number });
     // Responses may come in any order (a denial returns before a running command does).
     expect(out.map((m) => m.id).sort()).toEqual([1, 2, 3]);
     expect(out.every((m) => m.jsonrpc === '2.0')).toBe(true);
-    const err = stderr.split('\n').filter(Boolean);
+    const err = stderr().split('\n').filter(Boolean);
     expect(err.length).toBeGreaterThan(3);
     for (const l of err) expect(() => JSON.parse(l), l).not.toThrow();
   });
 
   it('on SIGTERM cancels running tasks, writes their audit lines and exits 0', async () => {
-    const proc = spawn(process.execPath, [CLI_PATH, '--config-dir', fleet.configDir], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const send = (msg: object): void => void proc.stdin.write(JSON.stringify(msg) + '\n');
-    send({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } },
-    });
-    send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    const { proc, send, stderr } = rawSession(fleet.configDir);
     send({
       jsonrpc: '2.0',
       id: 2,
       method: 'tools/call',
       params: { name: 'ssh_run_async', arguments: { alias: 'web1', command: 'sleep 30' } },
     });
-    for (let i = 0; i < 200 && !stderr.includes('"phase":"connected"'); i++)
+    for (let i = 0; i < 200 && !stderr().includes('"phase":"connected"'); i++)
       await new Promise((r) => setTimeout(r, 50));
     proc.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => proc.once('exit', resolve));
     expect(code).toBe(0);
-    const lines = stderr
+    const lines = stderr()
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as Record<string, unknown>);
