@@ -233,9 +233,12 @@ async function main(argv: string[]): Promise<number> {
   }
   const running = orchestrator;
   const server = createMcpServer(running, VERSION);
-  await serveStdio(server, async () => {
-    await running.shutdown();
-    await shutdownTelemetry();
+  await serveStdio(server, {
+    flushTelemetry: () => bus.flush(),
+    onShutdown: async () => {
+      await running.shutdown();
+      await shutdownTelemetry();
+    },
   });
   // Shutdown is complete and every line written. An exporter request still waiting on a hanging
   // collector, or its retry timers, must not keep the process alive past the bounded flush.

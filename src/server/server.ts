@@ -4,6 +4,8 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { Readable, Writable } from 'node:stream';
 import type { Orchestrator } from '../orchestrator.js';
 import type { ToolContext } from './context.js';
 import { registerResources } from './resources.js';
@@ -27,9 +29,33 @@ export function createMcpServer(orchestrator: Orchestrator, version: string): Mc
   return server;
 }
 
+/**
+ * stdio, with the audit trail ahead of the replies: before any message leaves on stdout, the
+ * telemetry lines held back for batching are written, so a client never holds a result whose
+ * audit line is still waiting in this process.
+ */
+export class AuditFirstStdioTransport extends StdioServerTransport {
+  constructor(
+    private readonly flushTelemetry: () => void,
+    stdin?: Readable,
+    stdout?: Writable,
+  ) {
+    super(stdin, stdout);
+  }
+
+  override send(message: JSONRPCMessage): Promise<void> {
+    this.flushTelemetry();
+    return super.send(message);
+  }
+}
+
 /** Serves until stdin closes or a signal arrives; resolves once shutdown is complete. */
-export async function serveStdio(server: McpServer, onShutdown: () => Promise<void>): Promise<void> {
-  const transport = new StdioServerTransport();
+export async function serveStdio(
+  server: McpServer,
+  hooks: { flushTelemetry: () => void; onShutdown: () => Promise<void> },
+): Promise<void> {
+  const { onShutdown } = hooks;
+  const transport = new AuditFirstStdioTransport(hooks.flushTelemetry);
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {

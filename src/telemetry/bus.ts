@@ -9,6 +9,8 @@ import { activeIds } from './spans.js';
 export interface TelemetrySink {
   readonly name: string;
   write(event: StampedEvent): void;
+  /** Write out lines held back for batching, now (before a reply that reports their work). */
+  flush?(): void;
   /** Finish pending output (flush exporters, drain streams) before exit. */
   close?(): Promise<void>;
 }
@@ -42,6 +44,17 @@ export class TelemetryBus implements EventEmitter {
     for (const sink of this.sinks) {
       try {
         sink.write(stamped);
+      } catch (err) {
+        this.reportSinkFailure(sink, err);
+      }
+    }
+  }
+
+  /** Every sink writes what it holds; see StderrSink for why lines wait at all. */
+  flush(): void {
+    for (const sink of this.sinks) {
+      try {
+        sink.flush?.();
       } catch (err) {
         this.reportSinkFailure(sink, err);
       }

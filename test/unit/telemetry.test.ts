@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { EVENTS_DOC_PATH, renderEventsDoc } from '../../scripts/events-doc.js';
 import { TelemetryBus, unixSecondsNow, type TelemetrySink } from '../../src/telemetry/bus.js';
@@ -11,6 +13,7 @@ import { toLogRecord } from '../../src/telemetry/otel-log-record.js';
 import { redactSecrets } from '../../src/telemetry/redact.js';
 import { toStderrLine } from '../../src/telemetry/stderr-line.js';
 import { StderrSink } from '../../src/telemetry/stderr-sink.js';
+import { AuditFirstStdioTransport } from '../../src/server/server.js';
 
 const audit: StampedEvent = {
   type: 'audit',
@@ -157,5 +160,66 @@ describe('telemetry bus', () => {
     sink.write({ type: 'trace', ts: 2, op: 'run_done', elapsed_ms: 3 });
     await sink.close();
     expect(text).toBe(`${toStderrLine(audit)}\n{"type":"trace","ts":2,"op":"run_done","elapsed_ms":3}\n`);
+  });
+
+  it('the stderr sink writes one turn of the event loop as one chunk, and the next turn as another', async () => {
+    const stream = new PassThrough();
+    const chunks: string[] = [];
+    stream.on('data', (d: Buffer) => chunks.push(d.toString()));
+    const sink = new StderrSink(stream);
+    sink.write({ type: 'trace', ts: 1, op: 'a', elapsed_ms: 1 });
+    sink.write({ type: 'trace', ts: 2, op: 'b', elapsed_ms: 1 });
+    expect(chunks).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    sink.write({ type: 'trace', ts: 3, op: 'c', elapsed_ms: 1 });
+    await sink.close();
+    expect(chunks).toEqual([
+      '{"type":"trace","ts":1,"op":"a","elapsed_ms":1}\n{"type":"trace","ts":2,"op":"b","elapsed_ms":1}\n',
+      '{"type":"trace","ts":3,"op":"c","elapsed_ms":1}\n',
+    ]);
+  });
+
+  it('a reply on stdout never overtakes the stderr lines emitted before it', async () => {
+    // One shared record of what left, in order: the stderr sink and the MCP transport's stdout.
+    const order: string[] = [];
+    const stderr = new PassThrough();
+    stderr.on('data', (d: Buffer) =>
+      order.push(
+        ...d
+          .toString()
+          .trimEnd()
+          .split('\n')
+          .map((l) => `stderr ${l}`),
+      ),
+    );
+    const stdout = new PassThrough();
+    stdout.on('data', (d: Buffer) => order.push(`stdout ${d.toString().trimEnd()}`));
+    const bus = new TelemetryBus([new StderrSink(stderr)]);
+    const transport = new AuditFirstStdioTransport(() => bus.flush(), new PassThrough(), stdout);
+    bus.emit({ type: 'trace', op: 'run_done', elapsed_ms: 3 });
+    await transport.send({ jsonrpc: '2.0', id: 1, result: {} });
+    bus.emit({ type: 'trace', op: 'after', elapsed_ms: 1 });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order.map((l) => l.replace(/"ts":[0-9.]+/, '"ts":T'))).toEqual([
+      'stderr {"type":"trace","ts":T,"op":"run_done","elapsed_ms":3}',
+      'stdout {"jsonrpc":"2.0","id":1,"result":{}}',
+      'stderr {"type":"trace","ts":T,"op":"after","elapsed_ms":1}',
+    ]);
+  });
+
+  it('lines still pending when the process exits are written before it ends', () => {
+    // process.exit() in the same turn as the write: only the exit hook can save the line.
+    const script = [
+      "import { StderrSink } from './src/telemetry/stderr-sink.ts';",
+      'const sink = new StderrSink();',
+      "sink.write({ type: 'trace', ts: 1, op: 'last_words', elapsed_ms: 0 });",
+      'process.exit(3);',
+    ].join('\n');
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(3);
+    expect(run.stderr).toBe('{"type":"trace","ts":1,"op":"last_words","elapsed_ms":0}\n');
   });
 });
