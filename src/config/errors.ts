@@ -215,6 +215,20 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
   return node;
 }
 
+/**
+ * Unknown keys that are not typos but deliberate refusals, with what to write instead. The
+ * Python server reads a plaintext `password:` from credentials.yml; this one will not keep a
+ * password in a file that is usually committed or mounted widely.
+ */
+const UNKNOWN_KEY_ADVICE: Readonly<Record<string, string>> = {
+  password:
+    'plaintext passwords are not read from config files: put the password in a secret ' +
+    '(a file in the secrets directory, or the environment variable MCP_SSH_SECRET_<NAME>) and name it with password_secret',
+  key_passphrase:
+    'plaintext passphrases are not read from config files: put the passphrase in a secret ' +
+    '(a file in the secrets directory, or the environment variable MCP_SSH_SECRET_<NAME>) and name it with key_passphrase_secret',
+};
+
 /** Turns a zod error from parsing `input` (with `configErrorMap`) into located issues. */
 export function issuesFromZod(error: z.ZodError, file: string, input: unknown, locate: Locate): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
@@ -226,7 +240,10 @@ export function issuesFromZod(error: z.ZodError, file: string, input: unknown, l
           file,
           ...locate(path, 'key'),
           path: formatPath(path),
-          message: `unknown key "${key}" (${issue.message})`,
+          message:
+            key in UNKNOWN_KEY_ADVICE
+              ? `unknown key "${key}": ${UNKNOWN_KEY_ADVICE[key]} (${issue.message})`
+              : `unknown key "${key}" (${issue.message})`,
         });
       }
       continue;

@@ -177,6 +177,16 @@ const brokenCases: BrokenCase[] = [
       'credentials.yml:4:5 entries[0].passwrd_secret: unknown key "passwrd_secret" (expected one of: name, username, key_path, key_passphrase_secret, password_secret, use_agent)',
   },
   {
+    name: 'plaintext password (the Python server reads it; this one refuses and says what to use)',
+    files: {
+      'credentials.yml': lines('entries:', '  - name: deploy', '    username: ubuntu', '    password: hunter2'),
+    },
+    expected: () =>
+      'credentials.yml:4:5 entries[0].password: unknown key "password": plaintext passwords are not read from config files: ' +
+      'put the password in a secret (a file in the secrets directory, or the environment variable MCP_SSH_SECRET_<NAME>) ' +
+      'and name it with password_secret (expected one of: name, username, key_path, key_passphrase_secret, password_secret, use_agent)',
+  },
+  {
     name: 'unknown limits key',
     files: { 'policy.yml': lines('limits:', '  max_secs: 5') },
     expected: () =>
