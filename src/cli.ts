@@ -61,6 +61,8 @@ Options:
                           (env MCP_SSH_CONFIG_DIR, default ./config)
   --max-concurrency N     commands running at once across all hosts (env MCP_SSH_MAX_CONCURRENCY, default 32)
   --max-per-host N        commands running at once on one host (env MCP_SSH_MAX_PER_HOST, default 8)
+  --idle-timeout SECONDS  close a pooled SSH connection after it sat unused this long
+                          (env MCP_SSH_IDLE_TIMEOUT, default 60)
   --metrics-addr H:P      serve Prometheus metrics at http://H:P/metrics, e.g. 127.0.0.1:9464
                           (env MCP_SSH_METRICS_ADDR; off by default)
   --audit-chain           tamper-evident audit: chain policy_decision, audit and security_event
@@ -128,6 +130,7 @@ async function main(argv: string[]): Promise<number> {
       'config-dir': { type: 'string' },
       'max-concurrency': { type: 'string' },
       'max-per-host': { type: 'string' },
+      'idle-timeout': { type: 'string' },
       'metrics-addr': { type: 'string' },
       'audit-chain': { type: 'boolean' },
       otlp: { type: 'string' },
@@ -221,7 +224,7 @@ async function main(argv: string[]): Promise<number> {
       emitter: bus,
       maxConcurrency: positiveInt(values['max-concurrency'] ?? env.MCP_SSH_MAX_CONCURRENCY, 32, '--max-concurrency'),
       maxPerHost: positiveInt(values['max-per-host'] ?? env.MCP_SSH_MAX_PER_HOST, 8, '--max-per-host'),
-      idleTimeoutMs: 60_000,
+      idleTimeoutMs: 1000 * positiveInt(values['idle-timeout'] ?? env.MCP_SSH_IDLE_TIMEOUT, 60, '--idle-timeout'),
     });
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -4,10 +4,11 @@
  * connection), a dead connection is replaced after sshd comes back on the same port, and a
  * connection lost in the middle of a command ends that command with an error, not a hang.
  */
+import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TEST_POLICY, makeFleet, type Fleet } from '../helpers/fleet.js';
-import { startSession, textOf, type McpSession } from '../helpers/mcp-session.js';
+import { CLI_PATH, startSession, textOf, type McpSession } from '../helpers/mcp-session.js';
 import { startSshd, type TestSshd } from '../helpers/sshd.js';
 
 function logins(sshd: TestSshd): number {
@@ -77,6 +78,36 @@ describe('connection pool against real sshd instances', () => {
     expect(r.structuredContent, textOf(r)).toMatchObject({ stdout: 'other\n' });
     await waitUntil(() => logins(steady) > before + 1, 'the second login to be logged');
     expect(logins(steady) - before).toBe(2);
+  });
+
+  it('--idle-timeout closes a connection that sat unused, and the next command logs in again', async () => {
+    const quick = await startSession(fleet.configDir, { args: ['--idle-timeout', '1'] });
+    try {
+      const disconnects = (): number =>
+        (steady.log().match(/^(Received disconnect|Disconnected) from /gm) ?? []).length;
+      const before = logins(steady);
+      const first = await quick.call('ssh_run', { alias: 'reuse', command: 'echo first' });
+      expect(first.structuredContent, textOf(first)).toMatchObject({ stdout: 'first\n' });
+      await waitUntil(() => logins(steady) > before, 'the login to be logged');
+      const closedBefore = disconnects();
+      // Nothing runs for a second: the pool closes the connection by itself.
+      await waitUntil(() => disconnects() > closedBefore, 'the idle connection to be closed');
+      const second = await quick.call('ssh_run', { alias: 'reuse', command: 'echo second' });
+      expect(second.structuredContent, textOf(second)).toMatchObject({ stdout: 'second\n' });
+      await waitUntil(() => logins(steady) > before + 1, 'the second login to be logged');
+      expect(logins(steady) - before).toBe(2);
+    } finally {
+      await quick.close();
+    }
+  });
+
+  it('--idle-timeout must be a positive number of seconds', async () => {
+    const run = spawnSync(process.execPath, [CLI_PATH, '--config-dir', fleet.configDir, '--idle-timeout', '0'], {
+      encoding: 'utf8',
+      input: '',
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('--idle-timeout must be a positive integer, got \\"0\\"');
   });
 
   it('commands arriving together share one handshake instead of racing to open several', async () => {
