@@ -4,7 +4,9 @@
  *
  * - this server: `ssh_run` through the MCP SDK client over stdio with full telemetry on
  *   (stderr lines, OTLP logs and traces to a local receiver, Prometheus on --metrics-addr);
- * - the same build with one proposed fix (TCP_NODELAY on the SSH socket), to show its effect;
+ * - the same server with telemetry off (OTEL_SDK_DISABLED=true, no --metrics-addr; the stderr
+ *   lines are the audit trail and always on), which separates the cost of OTel and metrics
+ *   from the MCP and server path;
  * - raw ssh2 `exec` on a warm connection, as ssh2 ships (Nagle on) and with TCP_NODELAY;
  * - the OpenSSH client multiplexed over a ControlMaster (one `ssh` process per command);
  * - ssh-mcp 2.11 and its `run-command` tool;
@@ -15,8 +17,7 @@
  *
  *   npm run bench -- latency [--rounds 300]
  */
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { policyFileSchema } from '../src/config/schema.js';
@@ -27,7 +28,7 @@ import { StderrSink } from '../src/telemetry/stderr-sink.js';
 import { DEFAULT_TEST_POLICY, makeFleet } from '../test/helpers/fleet.js';
 import { startOtlpReceiver } from '../test/helpers/otlp-receiver.js';
 import { freePort, startSshd } from '../test/helpers/sshd.js';
-import { summarizeProfile } from './lib/cpu-profile.js';
+import { summarizeProfile, waitForProfile } from './lib/cpu-profile.js';
 import {
   interleaved,
   markdownTable,
@@ -41,14 +42,7 @@ import {
   type Contestant,
   type TargetCheck,
 } from './lib/kit.js';
-import {
-  noDelayBuild,
-  startOpenSshControlMaster,
-  startOurs,
-  startRawSsh2,
-  startSshMcp,
-  type Runner,
-} from './lib/peers.js';
+import { startOpenSshControlMaster, startOurs, startRawSsh2, startSshMcp, type Runner } from './lib/peers.js';
 
 const ROUNDS = numberArg('rounds', 300);
 const WARMUP = 20;
@@ -153,7 +147,6 @@ function phaseTable(stats: Map<string, Stats>, raw: string, rawNoDelay: string):
 async function profileServer(
   configDir: string,
   telemetry: { env: Record<string, string>; args: string[] },
-  cli: string | undefined,
   commands: number,
   dir: string,
 ): Promise<{ summary: ReturnType<typeof summarizeProfile>; wallMs: number }> {
@@ -162,7 +155,6 @@ async function profileServer(
   const server = await startOurs(configDir, 'bench', {
     ...telemetry,
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
-    ...(cli ? { cli } : {}),
   });
   for (let i = 0; i < 30; i++) await server.exec('echo hi');
   await sleep(2500);
@@ -171,12 +163,7 @@ async function profileServer(
   const wallMs = performance.now() - t0;
   await sleep(2500);
   await server.close();
-  for (let i = 0; i < 100; i++) {
-    const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-    if (file) return { summary: summarizeProfile(join(dir, file), 15, IDLE_MARK_MS), wallMs };
-    await sleep(100);
-  }
-  throw new Error(`no CPU profile written in ${dir}`);
+  return { summary: summarizeProfile(await waitForProfile(dir), 15, IDLE_MARK_MS), wallMs };
 }
 
 async function main(): Promise<void> {
@@ -188,21 +175,17 @@ async function main(): Promise<void> {
     args: ['--metrics-addr', `127.0.0.1:${metricsPort}`],
   });
   const metricsPort = await freePort();
-  const fixedCli = noDelayBuild();
 
   const ours = await startOurs(fleet.configDir, 'bench', fullTelemetry(metricsPort));
-  const fixed = fixedCli
-    ? await startOurs(fleet.configDir, 'bench', {
-        ...fullTelemetry(await freePort()),
-        cli: fixedCli,
-        name: 'mcp-ssh-orchestrator + TCP_NODELAY fix',
-      })
-    : undefined;
+  const quiet = await startOurs(fleet.configDir, 'bench', {
+    env: { OTEL_SDK_DISABLED: 'true' },
+    name: 'mcp-ssh-orchestrator, telemetry off (stderr only)',
+  });
   const raw = await startRawSsh2(sshd);
   const rawNoDelay = await startRawSsh2(sshd, { noDelay: true });
   const controlMaster = await startOpenSshControlMaster(sshd);
   const sshMcp = await startSshMcp(sshd);
-  const runners: Runner[] = [ours, ...(fixed ? [fixed] : []), raw, rawNoDelay, controlMaster, sshMcp];
+  const runners: Runner[] = [ours, quiet, raw, rawNoDelay, controlMaster, sshMcp];
 
   const contestants: Contestant[] = runners.map((r) => ({
     name: r.name,
@@ -231,7 +214,7 @@ async function main(): Promise<void> {
   for (const phase of phases) {
     console.error(`latency/${phase.key}: ${contestants.length} contestants × ${ROUNDS} runs (+${WARMUP} warm-up)`);
     ours.tally.timeline.clear();
-    fixed?.tally.timeline.clear();
+    quiet.tally.timeline.clear();
     const samples = await interleaved(contestants, ROUNDS, WARMUP, {
       block: phase.block,
       onProgress: (done) => done % 100 === 0 && console.error(`  ${done}/${ROUNDS}`),
@@ -241,20 +224,21 @@ async function main(): Promise<void> {
     tables[phase.key] = phaseTable(stats, raw.name, rawNoDelay.name);
     timelines[phase.key] = {
       [ours.name]: timelineMedians(ours.tally.timeline),
-      ...(fixed ? { [fixed.name]: timelineMedians(fixed.tally.timeline) } : {}),
+      [quiet.name]: timelineMedians(quiet.tally.timeline),
     };
     const p50 = (name: string): number => stats.get(name)?.p50 ?? NaN;
     checks.push(
-      target(`${phase.key}: ours / raw ssh2 (same socket options)`, p50(ours.name) / p50(raw.name), 1.05),
+      target(`${phase.key}: ours / raw ssh2 (Nagle on, as ssh2 ships)`, p50(ours.name) / p50(raw.name), 1.05),
       target(`${phase.key}: ours / raw ssh2 TCP_NODELAY`, p50(ours.name) / p50(rawNoDelay.name), 1.05),
+      // The same target restated: from an MCP client, no MCP server can beat a raw ssh2 exec
+      // plus one MCP round trip, so this is the 1.05x measured against the best any MCP server can do.
+      target(
+        `${phase.key}: restated, ours / (raw ssh2 TCP_NODELAY + MCP round trip), the best any MCP server can do from an MCP client`,
+        p50(ours.name) / (p50(rawNoDelay.name) + p50(pingName)),
+        1.05,
+      ),
       target(`${phase.key}: ours / ssh-mcp`, p50(ours.name) / p50(sshMcp.name), 1.0),
     );
-    if (fixed) {
-      checks.push(
-        target(`${phase.key}: fixed build / raw ssh2 TCP_NODELAY`, p50(fixed.name) / p50(rawNoDelay.name), 1.05),
-        target(`${phase.key}: fixed build / ssh-mcp`, p50(fixed.name) / p50(sshMcp.name), 1.0),
-      );
-    }
   }
 
   // Telemetry really was on: every command's lines on stderr, counted in Prometheus, exported over OTLP.
@@ -269,8 +253,10 @@ async function main(): Promise<void> {
     stderr_audit_lines: ours.tally.byType.audit ?? 0,
     stderr_invalid_lines: ours.tally.invalid.length,
     prometheus_success_count: successes ?? null,
-    otlp_log_records_received_both_servers: receiver.logs.length,
-    otlp_spans_received_both_servers: receiver.spans.length,
+    otlp_log_records_received: receiver.logs.length,
+    otlp_spans_received: receiver.spans.length,
+    telemetry_off_server_stderr_audit_lines: quiet.tally.byType.audit ?? 0,
+    telemetry_off_server_stderr_invalid_lines: quiet.tally.invalid.length,
   };
 
   // ---- where the time goes ----
@@ -286,7 +272,6 @@ async function main(): Promise<void> {
   const profiled = await profileServer(
     fleet.configDir,
     fullTelemetry(await freePort()),
-    fixedCli,
     PROFILE_RUNS,
     fileURLToPath(new URL('../node_modules/.cache/mcp-ssh-bench/profile/', import.meta.url)),
   );
@@ -334,7 +319,7 @@ async function main(): Promise<void> {
     ),
   );
   console.log(
-    `\nServer-process CPU (${fixedCli ? 'TCP_NODELAY build' : 'shipped build'}, full telemetry), ` +
+    `\nServer-process CPU (full telemetry), ` +
       `${PROFILE_RUNS} back-to-back commands in ${round(profiled.wallMs)} ms: ` +
       `${perCmd(profile.busyMs)} µs busy CPU per command\n`,
   );
@@ -350,7 +335,6 @@ async function main(): Promise<void> {
     breakdown,
     timelines,
     profile: {
-      build: fixedCli ? 'tcp_nodelay' : 'shipped',
       commands: PROFILE_RUNS,
       wall_ms: round(profiled.wallMs),
       busy_cpu_us_per_command: perCmd(profile.busyMs),

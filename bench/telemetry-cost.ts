@@ -4,9 +4,9 @@
  * receiver, against telemetry off (OTEL_SDK_DISABLED=true; stderr lines are always on).
  * Target: dead or slow at most 1.05x off (p50).
  *
- * Runs the shipped build and the TCP_NODELAY build (whose shorter commands make any
- * telemetry cost easier to see), interleaved, all against one local sshd; then the
- * TCP_NODELAY servers again back-to-back (sustained load on each server in turn).
+ * One server per mode, all against one local sshd: first interleaved (each command follows
+ * another server's), then back-to-back (blocks of consecutive commands: sustained load on
+ * each server in turn).
  *
  *   npm run bench -- telemetry-cost [--rounds 300]
  */
@@ -25,7 +25,7 @@ import {
   type Contestant,
   type TargetCheck,
 } from './lib/kit.js';
-import { noDelayBuild, startOurs } from './lib/peers.js';
+import { startOurs } from './lib/peers.js';
 
 const ROUNDS = numberArg('rounds', 300);
 const WARMUP = 20;
@@ -43,21 +43,10 @@ async function main(): Promise<void> {
     { key: 'hanging', env: { OTEL_EXPORTER_OTLP_ENDPOINT: hanging.url } },
     { key: 'healthy', env: { OTEL_EXPORTER_OTLP_ENDPOINT: healthy.url } },
   ];
-  const fixedCli = noDelayBuild();
-  const builds = [{ key: 'shipped', cli: undefined as string | undefined }];
-  if (fixedCli) builds.push({ key: 'tcp_nodelay', cli: fixedCli });
-
-  const servers: { build: string; mode: string; name: string; server: Awaited<ReturnType<typeof startOurs>> }[] = [];
-  for (const build of builds) {
-    for (const mode of modes) {
-      const name = `${build.key} build, OTLP ${mode.key}`;
-      const server = await startOurs(fleet.configDir, 'bench', {
-        env: mode.env,
-        name,
-        ...(build.cli ? { cli: build.cli } : {}),
-      });
-      servers.push({ build: build.key, mode: mode.key, name, server });
-    }
+  const servers: { mode: string; name: string; server: Awaited<ReturnType<typeof startOurs>> }[] = [];
+  for (const mode of modes) {
+    const name = `OTLP ${mode.key}`;
+    servers.push({ mode: mode.key, name, server: await startOurs(fleet.configDir, 'bench', { env: mode.env, name }) });
   }
   const contestant = (s: (typeof servers)[number]): Contestant => ({
     name: s.name,
@@ -67,37 +56,30 @@ async function main(): Promise<void> {
   });
 
   const phases = [
-    { key: 'interleaved', block: 1, servers },
-    { key: 'back_to_back', block: BLOCK, servers: servers.filter((s) => s.build === 'tcp_nodelay') },
+    { key: 'interleaved', block: 1, title: 'interleaved (each command follows another server’s)' },
+    { key: 'back_to_back', block: BLOCK, title: `back-to-back (blocks of ${BLOCK} consecutive commands)` },
   ];
   const results: Record<string, unknown> = {};
   const tables: Record<string, string> = {};
   const checks: TargetCheck[] = [];
   for (const phase of phases) {
-    if (phase.servers.length === 0) continue;
-    console.error(`telemetry-cost/${phase.key}: ${phase.servers.length} servers × ${ROUNDS} runs`);
-    const samples = await interleaved(phase.servers.map(contestant), ROUNDS, WARMUP, {
+    console.error(`telemetry-cost/${phase.key}: ${servers.length} servers × ${ROUNDS} runs`);
+    const samples = await interleaved(servers.map(contestant), ROUNDS, WARMUP, {
       block: phase.block,
       onProgress: (done) => done % 100 === 0 && console.error(`  ${done}/${ROUNDS}`),
     });
     const stats = new Map([...samples].map(([name, ms]) => [name, summarize(ms)]));
     results[phase.key] = Object.fromEntries(stats);
+    const off = stats.get('OTLP off') as ReturnType<typeof summarize>;
     const rows: (string | number)[][] = [];
-    for (const build of builds) {
-      const off = stats.get(`${build.key} build, OTLP off`);
-      if (!off) continue;
-      for (const mode of modes) {
-        const s = stats.get(`${build.key} build, OTLP ${mode.key}`);
-        if (!s) continue;
-        rows.push([build.key, mode.key, round(s.p50), round(s.p95), round(s.mean), round(s.p50 / off.p50, 3)]);
-        if (mode.key === 'dead' || mode.key === 'hanging') {
-          checks.push(
-            target(`${phase.key}, ${build.key} build: OTLP ${mode.key} p50 / off p50`, s.p50 / off.p50, 1.05),
-          );
-        }
+    for (const s of servers) {
+      const v = stats.get(s.name) as ReturnType<typeof summarize>;
+      rows.push([s.mode, round(v.p50), round(v.p95), round(v.mean), round(v.p50 / off.p50, 3)]);
+      if (s.mode === 'dead' || s.mode === 'hanging') {
+        checks.push(target(`${phase.key}: OTLP ${s.mode} p50 / off p50`, v.p50 / off.p50, 1.05));
       }
     }
-    tables[phase.key] = markdownTable(['build', 'OTLP endpoint', 'p50 ms', 'p95 ms', 'mean ms', 'p50 / off'], rows);
+    tables[phase.key] = markdownTable(['OTLP endpoint', 'p50 ms', 'p95 ms', 'mean ms', 'p50 / off'], rows);
   }
 
   for (const s of servers) await s.server.close();
@@ -113,8 +95,7 @@ async function main(): Promise<void> {
   );
 
   for (const phase of phases) {
-    if (!tables[phase.key]) continue;
-    console.log(`\n## Telemetry cost on the command path, ${phase.key}, ${ROUNDS} runs each\n`);
+    console.log(`\n## Telemetry cost on the command path, ${phase.title}, ${ROUNDS} runs each\n`);
     console.log(tables[phase.key]);
   }
   console.log('\n### Targets\n');

@@ -2,7 +2,8 @@
  * Reads a V8 .cpuprofile (node --cpu-prof) and adds self time up by where the code lives:
  * this server's own modules, each npm package, Node internals, GC and idle.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 
 interface ProfileNode {
   id: number;
@@ -24,14 +25,30 @@ export interface ProfileSummary {
   totalMs: number;
   byCategory: { category: string; ms: number; share: number }[];
   topFunctions: { fn: string; where: string; ms: number }[];
+  /** Per group asked for: milliseconds of the samples whose stack the group matches. */
+  inclusive: { group: string; ms: number }[];
+}
+
+/** A stack frame as a group matcher sees it. */
+export interface Frame {
+  functionName: string;
+  url: string;
+}
+
+/** Picks samples by their stack, innermost frame (the one sampled) first. */
+export type StackMatcher = (stack: readonly Frame[]) => boolean;
+
+/** Inclusive time of the frames `match` picks: samples with at least one of them on the stack. */
+export function anyFrame(match: (frame: Frame) => boolean): StackMatcher {
+  return (stack) => stack.some(match);
 }
 
 /** Where a frame's code lives: `ours:<file>`, an npm package name, `node:<module>`, or a V8 pseudo-frame. */
 export function categoryOf(url: string, functionName: string): string {
   if (url === '') return functionName.startsWith('(') ? functionName : '(native)';
-  // This repository's dist/, or a patched copy of it that the benchmarks keep under node_modules/.cache.
-  const ours = /(?:^|\/)(?:node_modules\/\.cache\/mcp-ssh-bench\/[^/]+\/)?dist\/(.+)\.js$/.exec(url);
-  if (ours && (url.includes('/.cache/mcp-ssh-bench/') || !url.includes('node_modules/'))) return `ours:${ours[1]}`;
+  // This repository's dist/.
+  const ours = /(?:^|\/)dist\/(.+)\.js$/.exec(url);
+  if (ours && !url.includes('node_modules/')) return `ours:${ours[1]}`;
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
   if (pkg) return pkg[1] as string;
   if (url.startsWith('node:')) return url.replace(/^node:(internal\/)?/, 'node:').split('/')[0] as string;
@@ -43,9 +60,24 @@ export function categoryOf(url: string, functionName: string): string {
  * and the last stretch of at least that many milliseconds of idle are counted: a driver that
  * pauses before and after the workload cuts process start-up and shutdown out of the profile.
  */
-export function summarizeProfile(path: string, top = 15, betweenIdleGapsMs?: number): ProfileSummary {
+export function summarizeProfile(
+  path: string,
+  top = 15,
+  betweenIdleGapsMs?: number,
+  groups: Record<string, StackMatcher> = {},
+): ProfileSummary {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parentOf = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
+  const stackOf = (id: number): Frame[] => {
+    const stack: Frame[] = [];
+    for (let n: number | undefined = id; n !== undefined; n = parentOf.get(n)) {
+      const node = byId.get(n);
+      if (node) stack.push(node.callFrame);
+    }
+    return stack;
+  };
   const isIdle = (id: number): boolean => byId.get(id)?.callFrame.functionName === '(idle)';
   let from = 0;
   let to = profile.samples.length;
@@ -99,6 +131,13 @@ export function summarizeProfile(path: string, top = 15, betweenIdleGapsMs?: num
     functions.set(key, entry);
   }
   const busyUs = totalUs - idleUs;
+  const stacks =
+    Object.keys(groups).length > 0 ? new Map([...selfUs.keys()].map((id) => [id, stackOf(id)])) : new Map();
+  const inclusive = Object.entries(groups).map(([group, match]) => {
+    let us = 0;
+    for (const [id, t] of selfUs) if (match(stacks.get(id) ?? [])) us += t;
+    return { group, ms: us / 1000 };
+  });
   return {
     busyMs: busyUs / 1000,
     totalMs: totalUs / 1000,
@@ -109,5 +148,16 @@ export function summarizeProfile(path: string, top = 15, betweenIdleGapsMs?: num
       .sort((a, b) => b.us - a.us)
       .slice(0, top)
       .map((f) => ({ fn: f.fn, where: f.where, ms: f.us / 1000 })),
+    inclusive,
   };
+}
+
+/** The .cpuprofile a process started with `--cpu-prof-dir=<dir>` writes as it exits, once it is there. */
+export async function waitForProfile(dir: string, timeoutMs = 10_000): Promise<string> {
+  for (const t0 = Date.now(); Date.now() - t0 < timeoutMs;) {
+    const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+    if (file) return join(dir, file);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no CPU profile written in ${dir}`);
 }

@@ -4,7 +4,7 @@
  * print numbers and ratios, and never fail on them.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -186,13 +186,59 @@ export function numberArg(name: string, fallback: number): number {
   return Number.isFinite(v) && v > 0 ? v : fallback;
 }
 
-/** CPU milliseconds (user + system) a process has used so far, from /proc/<pid>/stat (Linux). */
-export function processCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/**
+ * CPU milliseconds (user + system) a process has used so far, from /proc/<pid>/stat (Linux);
+ * with `tid`, only that thread's (/proc/<pid>/task/<tid>/stat; the main thread's tid is the pid).
+ */
+export function processCpuMs(pid: number, tid?: number): number {
+  const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // After "pid (comm) ", field 3 is state; utime and stime are fields 14 and 15 overall.
   const ticks = Number(fields[11]) + Number(fields[12]);
   return (ticks * 1000) / CLOCK_TICKS;
+}
+
+/**
+ * CPU milliseconds of the processes `roots` and every live descendant so far, each with the
+ * children it has reaped (cutime + cstime), from /proc (Linux). A live process's own time is
+ * read from its threads' schedstat (nanoseconds): stat's utime and stime are whole 10 ms ticks,
+ * and short-lived sshd per-connection processes would round to nothing. A process that exits
+ * is counted in its reaper's cutime from then on, so the sum only grows, as long as no process
+ * leaves the tree by being re-parented. Call it when the tree is quiet (nothing exiting).
+ */
+export function processTreeCpuMs(roots: number[]): number {
+  const reapedTicks = new Map<number, number>();
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited while we looked
+    }
+    // After "pid (comm) ": state, ppid, ...; cutime and cstime are fields 16 and 17 overall.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const pid = Number(entry);
+    reapedTicks.set(pid, Number(f[13]) + Number(f[14]));
+    const ppid = Number(f[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  }
+  let ms = 0;
+  const queue = [...roots];
+  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
+    ms += ((reapedTicks.get(pid) ?? 0) * 1000) / CLOCK_TICKS;
+    try {
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        // The first field of schedstat is the time spent on a CPU, in nanoseconds.
+        ms += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+      }
+    } catch {
+      /* exited while we looked */
+    }
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return ms;
 }
 
 /** Busy CPU milliseconds of the whole machine so far (all cores, not idle or iowait), from /proc/stat. */

@@ -4,7 +4,7 @@
  * OpenSSH client multiplexed over a ControlMaster, and the ssh-mcp npm package.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -44,17 +44,17 @@ export function wallMs(): number {
 }
 
 /**
- * This server over stdio (dist/cli.js unless `cli` names another build), driven by the MCP
- * SDK client; `alias` is the host every exec targets. stderr is read as it comes and tallied.
+ * This server over stdio (dist/cli.js), driven by the MCP SDK client; `alias` is the host
+ * every exec targets. stderr is read as it comes and tallied.
  */
 export async function startOurs(
   configDir: string,
   alias: string,
-  opts: { env?: Record<string, string>; args?: string[]; name?: string; cli?: string; nodeArgs?: string[] } = {},
+  opts: { env?: Record<string, string>; args?: string[]; name?: string; nodeArgs?: string[] } = {},
 ): Promise<Runner & { client: Client; tally: StderrTally }> {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [...(opts.nodeArgs ?? []), opts.cli ?? CLI, '--config-dir', configDir, ...(opts.args ?? [])],
+    args: [...(opts.nodeArgs ?? []), CLI, '--config-dir', configDir, ...(opts.args ?? [])],
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...opts.env },
     stderr: 'pipe',
   });
@@ -126,7 +126,7 @@ export async function startRawSsh2(sshd: TestSshd, opts: { noDelay?: boolean } =
       hostVerifier: () => true,
     });
   });
-  // ssh2's default leaves Nagle's algorithm on, as this server's connections do today.
+  // ssh2's default leaves Nagle's algorithm on; this server sets TCP_NODELAY on its sockets.
   if (opts.noDelay) client.setNoDelay(true);
   return {
     name: opts.noDelay ? 'raw ssh2 exec, TCP_NODELAY (warm)' : 'raw ssh2 exec (warm connection)',
@@ -256,35 +256,4 @@ export async function startSshMcp(sshd: TestSshd): Promise<Runner> {
     },
     close: () => client.close(),
   };
-}
-
-/**
- * A copy of dist/ under node_modules/.cache/mcp-ssh-bench/ with a proposed fix applied, so a benchmark can show
- * what the fix buys side by side with the shipped build. Returns the copy's cli.js, or
- * undefined when the pattern is gone (the fix landed, or the code moved).
- */
-export function patchedBuild(name: string, file: string, from: string, to: string): string | undefined {
-  const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
-  // Under node_modules/.cache: packages still resolve from the repository's node_modules, and
-  // lint, format and typecheck never look there.
-  const copy = fileURLToPath(new URL(`../../node_modules/.cache/mcp-ssh-bench/${name}/dist/`, import.meta.url));
-  rmSync(copy, { recursive: true, force: true });
-  cpSync(dist, copy, { recursive: true });
-  // version.js reads ../package.json, and "type": "module" makes the .js files ESM.
-  cpSync(fileURLToPath(new URL('../../package.json', import.meta.url)), join(copy, '..', 'package.json'));
-  const target = join(copy, file);
-  const text = readFileSync(target, 'utf8');
-  if (!text.includes(from)) return undefined;
-  writeFileSync(target, text.replace(from, to));
-  return join(copy, 'cli.js');
-}
-
-/** The TCP_NODELAY fix for src/ssh/connection.ts, applied to a copy of the build. */
-export function noDelayBuild(): string | undefined {
-  return patchedBuild(
-    'nodelay',
-    'ssh/connection.js',
-    'tcpConnect({ host: opts.address, port: opts.port })',
-    'tcpConnect({ host: opts.address, port: opts.port, noDelay: true })',
-  );
 }
