@@ -11,7 +11,8 @@
  *      commands inside substitutions and the forms behind wrappers → `deny_substrings`;
  *   5. deny rules against the same forms → the rule;
  *   6. a shell that reads its program from a pipe (`echo cmd | sh`, `cat x | bash -s`, also
- *      inside `sh -c` strings and substitutions) → `shell_from_stdin`, unless an allow rule with
+ *      inside `sh -c` strings and substitutions), or another interpreter that does
+ *      (`base64 -d x | python3`, `| perl`, `| node`; see interpreters.ts) → `shell_from_stdin`, unless an allow rule with
  *      `allow_substitution: true` names it explicitly (by a pattern that is not only `*`/`?`);
  *   7. every top-level segment must match an allow rule → else `default_deny`; a segment with
  *      `$(...)`, backticks, `<(...)`/`>(...)` or a here-doc needs a matching allow rule with
@@ -100,8 +101,13 @@ interface AnalysedSegment {
   fromPipe: boolean;
   /** A shell that takes its program from this segment's stdin (directly or via `sh -c sh`). */
   readsStdin: boolean;
-  /** Runs a shell whose program comes from a pipe (here, or inside its `sh -c`/`eval` strings). */
-  shellFromPipe: boolean;
+  /** Another interpreter (`python3`, `perl`) takes its program from this segment's stdin. */
+  stdinInterpreter: string | undefined;
+  /**
+   * Runs a shell or another interpreter whose program comes from a pipe (here, or inside its
+   * `sh -c`/`eval` strings): its name, or `a shell`.
+   */
+  programFromPipe: string | undefined;
 }
 
 type Analysis = { ok: true; segments: AnalysedSegment[] } | { ok: false; error: string };
@@ -179,13 +185,16 @@ export class PolicyEngine {
       }
     }
 
-    // The program of a shell fed by a pipe is the upstream output, which no check above can
-    // see in general; only an allow rule that names such a segment and opts in may let it run.
+    // The program of a shell (or python3, perl, ...) fed by a pipe is the upstream output, which
+    // no check above can see in general; only an allow rule that names such a segment and opts in
+    // may let it run.
     for (const segment of everySegment) {
-      if (!segment.shellFromPipe || this.explicitlyAllowsStdinShell(target, segment)) continue;
+      const runner = segment.programFromPipe;
+      if (runner === undefined || this.explicitlyAllowsStdinShell(target, segment)) continue;
+      const what = runner === 'a shell' ? runner : `the ${runner} interpreter`;
       return denied(
         'shell_from_stdin',
-        `Segment '${segment.normalized}' runs a shell whose program is read from a pipe, and no allow rule with allow_substitution names it on '${target.alias}'.`,
+        `Segment '${segment.normalized}' runs ${what} with its program read from a pipe, and no allow rule with allow_substitution names it on '${target.alias}'.`,
         segments,
       );
     }
@@ -306,7 +315,10 @@ function analyse(command: string, depth: number): Analysis {
       nested,
       fromPipe: segment.fromPipe,
       readsStdin: behind.readsStdin,
-      shellFromPipe: behind.shellFromPipe || (behind.readsStdin && segment.fromPipe),
+      stdinInterpreter: behind.stdinInterpreter,
+      programFromPipe:
+        behind.programFromPipe ??
+        (segment.fromPipe ? (behind.readsStdin ? 'a shell' : behind.stdinInterpreter) : undefined),
     });
   }
   return { ok: true, segments };
@@ -316,7 +328,8 @@ interface BehindWrappers {
   /** The normalised segment and what hides behind its wrappers, for deny checks only. */
   forms: string[];
   readsStdin: boolean;
-  shellFromPipe: boolean;
+  stdinInterpreter: string | undefined;
+  programFromPipe: string | undefined;
 }
 
 function behindWrappers(raw: string, depth: number): BehindWrappers {
@@ -324,7 +337,8 @@ function behindWrappers(raw: string, depth: number): BehindWrappers {
   const views = wrapperViews(raw);
   forms.push(...views.views);
   let readsStdin = views.readsStdin;
-  let shellFromPipe = false;
+  let stdinInterpreter = views.stdinInterpreter;
+  let programFromPipe: string | undefined;
   for (const line of views.innerCommandLines) {
     if (depth >= MAX_NESTING) break;
     const inner = analyse(line, depth + 1);
@@ -338,9 +352,10 @@ function behindWrappers(raw: string, depth: number): BehindWrappers {
     // `sh -c sh`, `sh -c 'true; bash'`: an inner shell not fed by a pipe of its own reads
     // the outer segment's stdin.
     readsStdin ||= inner.segments.some((s) => s.readsStdin && !s.fromPipe);
-    shellFromPipe ||= everyInner.some((s) => s.shellFromPipe);
+    stdinInterpreter ??= inner.segments.find((s) => s.stdinInterpreter !== undefined && !s.fromPipe)?.stdinInterpreter;
+    programFromPipe ??= everyInner.find((s) => s.programFromPipe !== undefined)?.programFromPipe;
   }
-  return { forms, readsStdin, shellFromPipe };
+  return { forms, readsStdin, stdinInterpreter, programFromPipe };
 }
 
 /** Deny-check forms of texts a shell will run as its program (each parsed as a command line). */

@@ -20,6 +20,7 @@
  * turn a denied command into an allowed one.
  */
 import { posix } from 'node:path';
+import { interpreterReadingStdin, STDIN_PATHS } from './interpreters.js';
 
 /** Directories whose programs may be named by file name alone in allow rules. */
 const SYSTEM_BIN_DIRS = new Set(['/bin', '/sbin', '/usr/bin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin']);
@@ -243,8 +244,6 @@ const COMMAND_STRING_RUNNERS = new Set([
 const NON_SCRIPT_OPERAND_RUNNERS = new Set(['su', 'runuser', 'script']);
 /** Shell options that take the next word as their value (`-C` is fish's init command). */
 const SHELL_OPTIONS_WITH_VALUE = new Set(['-o', '+o', '-O', '+O', '-C', '--rcfile', '--init-file', '--init-command']);
-/** Script operands that name the shell's own stdin. */
-const STDIN_PATHS = new Set(['-', '/dev/stdin', '/dev/fd/0', '/proc/self/fd/0']);
 const FIND_EXEC_ACTIONS = new Set(['-exec', '-execdir', '-ok', '-okdir']);
 const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*\+?=/;
 const MAX_PEEL_STEPS = 16;
@@ -260,6 +259,8 @@ export interface WrapperViews {
    * engine re-analyses those lines and combines the answers.
    */
   readsStdin: boolean;
+  /** The peeled command is another interpreter reading its program from stdin (`python3`, `perl`). */
+  stdinInterpreter: string | undefined;
 }
 
 /**
@@ -270,6 +271,7 @@ export function wrapperViews(segment: string): WrapperViews {
   const views: string[] = [];
   const innerCommandLines: string[] = [];
   let readsStdin = false;
+  let stdinInterpreter: string | undefined;
   let rest = shellWords(segment);
   for (let step = 0; step < MAX_PEEL_STEPS && rest.length > 0; step++) {
     const assignments = countWhile(rest, 0, (w) => ASSIGNMENT.test(w));
@@ -295,7 +297,10 @@ export function wrapperViews(segment: string): WrapperViews {
       break;
     }
     const spec = WRAPPERS.get(name);
-    if (spec === undefined) break;
+    if (spec === undefined) {
+      stdinInterpreter = interpreterReadingStdin(withoutRedirections(rest));
+      break;
+    }
     const start = skipWrapperOptions(name, spec, rest, innerCommandLines);
     // `sudo -s` / `sudo -i` / `doas -s` with no command start a shell that reads stdin.
     if (start >= rest.length && (name === 'sudo' || name === 'doas')) {
@@ -306,7 +311,7 @@ export function wrapperViews(segment: string): WrapperViews {
     rest = rest.slice(start);
     if (rest.length > 0) views.push(wordsToText(withCommandName(rest)));
   }
-  return { views, innerCommandLines, readsStdin };
+  return { views, innerCommandLines, readsStdin, stdinInterpreter };
 }
 
 /**

@@ -1,0 +1,174 @@
+/**
+ * Interpreters other than shells that take their program from stdin when no program is given
+ * on the command line: `echo '…' | python3`, `base64 -d x | perl`, `curl … | node`. Their
+ * program is the upstream output, as opaque to a policy as a piped shell script, so the engine
+ * treats such a segment like a shell fed by a pipe (rule `shell_from_stdin`).
+ *
+ * Each entry says how the interpreter is told where its program is: options that carry it
+ * inline (`python -c`, `perl -e`, `node --eval`), options that name a program file (`awk -f`,
+ * `php -f`, `R --file`), and what its first operand is. Unknown options are assumed to take no
+ * value, which can only turn an operand into "no program given": the stricter answer.
+ */
+import { posix } from 'node:path';
+
+interface InterpreterSpec {
+  /** Short option letters that give the program on the command line (or a module to run). */
+  inline: string;
+  inlineLong?: readonly string[];
+  /** Short option letters that take a value, attached (`-Wignore`) or as the next word. */
+  withValue: string;
+  withValueLong?: readonly string[];
+  /** Short option letters whose value can only be attached (`perl -i.bak`, `ruby -x/dir`). */
+  attachedValue?: string;
+  /** Short option letters whose value is the program file (stdin when it names stdin). */
+  programFile?: string;
+  programFileLong?: readonly string[];
+  /** Options that print something and exit without running a program. */
+  informational: readonly string[];
+  /** The first operand: the script (python), the program text itself (awk), or never a program (R). */
+  operand: 'script' | 'program_text' | 'not_a_program';
+}
+
+const SCRIPT_FIRST = { operand: 'script' } as const;
+
+const INTERPRETERS: readonly { name: RegExp; spec: InterpreterSpec }[] = [
+  {
+    name: /^(?:python|pypy)[0-9.]*$/,
+    spec: { ...SCRIPT_FIRST, inline: 'cm', withValue: 'WX', informational: ['-h', '-V', '-?', '--help', '--version'] },
+  },
+  {
+    name: /^perl[0-9.]*$/,
+    spec: {
+      ...SCRIPT_FIRST,
+      inline: 'eE',
+      withValue: 'IMm',
+      attachedValue: 'ixCdD',
+      informational: ['-v', '-V', '-h'],
+    },
+  },
+  {
+    name: /^ruby[0-9.]*$/,
+    spec: {
+      ...SCRIPT_FIRST,
+      inline: 'e',
+      withValue: 'CEFIr',
+      attachedValue: 'xiKTW',
+      informational: ['-h', '--help', '--version'],
+    },
+  },
+  {
+    name: /^(?:node|nodejs)$/,
+    spec: {
+      ...SCRIPT_FIRST,
+      inline: 'ep',
+      inlineLong: ['--eval', '--print'],
+      withValue: 'rC',
+      withValueLong: ['--require', '--import', '--loader', '--experimental-loader', '--input-type', '--conditions'],
+      informational: ['-v', '-h', '--version', '--help', '--v8-options'],
+    },
+  },
+  {
+    name: /^php[0-9.]*$/,
+    spec: {
+      ...SCRIPT_FIRST,
+      inline: 'rBRE',
+      withValue: 'cdz',
+      programFile: 'fF',
+      informational: ['-v', '-h', '-i', '-m', '--version', '--help', '--info', '--modules'],
+    },
+  },
+  {
+    name: /^(?:lua|luajit)[0-9.]*$/,
+    spec: { ...SCRIPT_FIRST, inline: 'e', withValue: 'l', informational: ['-v'] },
+  },
+  { name: /^(?:tclsh|wish)[0-9.]*$/, spec: { ...SCRIPT_FIRST, inline: '', withValue: '', informational: [] } },
+  {
+    name: /^Rscript$/,
+    spec: { ...SCRIPT_FIRST, inline: 'e', withValue: '', informational: ['--help', '--version'] },
+  },
+  {
+    // R reads its program from stdin unless given -e or --file; operands are never scripts.
+    name: /^R$/,
+    spec: {
+      operand: 'not_a_program',
+      inline: 'e',
+      withValue: 'fd',
+      programFile: 'f',
+      programFileLong: ['--file'],
+      informational: ['--help', '--version', 'CMD'],
+    },
+  },
+  {
+    name: /^(?:awk|gawk|mawk|nawk)$/,
+    spec: {
+      operand: 'program_text',
+      inline: 'e',
+      inlineLong: ['--source'],
+      withValue: 'vF',
+      withValueLong: ['--assign', '--field-separator'],
+      programFile: 'f',
+      programFileLong: ['--file'],
+      informational: ['--version', '--help', '-V'],
+    },
+  },
+];
+
+/** Script operands and program files that name the process's own stdin. */
+export const STDIN_PATHS: ReadonlySet<string> = new Set(['-', '/dev/stdin', '/dev/fd/0', '/proc/self/fd/0']);
+
+/**
+ * The interpreter's name when `words` (a command without wrappers or redirections) runs an
+ * interpreter that reads its program from stdin; undefined otherwise, and for shells (see
+ * normalize.ts) and every other command.
+ */
+export function interpreterReadingStdin(words: readonly string[]): string | undefined {
+  const name = posix.basename(words[0] ?? '');
+  const spec = INTERPRETERS.find((i) => i.name.test(name))?.spec;
+  if (spec === undefined) return undefined;
+  return readsProgramFromStdin(spec, words) ? name : undefined;
+}
+
+function readsProgramFromStdin(spec: InterpreterSpec, words: readonly string[]): boolean {
+  let i = 1;
+  while (i < words.length) {
+    const word = words[i] as string;
+    if (spec.informational.includes(word)) return false;
+    if (word === '--') {
+      i++;
+      break;
+    }
+    if (word === '-' || !word.startsWith('-')) break;
+    if (word.startsWith('--')) {
+      const eq = word.indexOf('=');
+      const option = eq < 0 ? word : word.slice(0, eq);
+      const attached = eq < 0 ? undefined : word.slice(eq + 1);
+      if (spec.inlineLong?.includes(option)) return false;
+      if (spec.programFileLong?.includes(option)) return STDIN_PATHS.has(attached ?? words[i + 1] ?? '-');
+      i += spec.withValueLong?.includes(option) && attached === undefined ? 2 : 1;
+      continue;
+    }
+    // A cluster of short options: `-uc`, `-ne`, `-Wignore`, `-I lib`.
+    let consumesNext = false;
+    for (let j = 1; j < word.length; j++) {
+      const letter = word[j] as string;
+      const rest = word.slice(j + 1);
+      if (spec.inline.includes(letter)) return false;
+      if (spec.programFile?.includes(letter)) return STDIN_PATHS.has(rest !== '' ? rest : (words[i + 1] ?? '-'));
+      if (spec.withValue.includes(letter)) {
+        consumesNext = rest === '';
+        break;
+      }
+      if (spec.attachedValue?.includes(letter)) break;
+    }
+    i += consumesNext ? 2 : 1;
+  }
+  const operand = words[i];
+  switch (spec.operand) {
+    case 'script':
+      return operand === undefined || STDIN_PATHS.has(operand);
+    case 'program_text':
+      return false;
+    case 'not_a_program':
+      return true;
+  }
+}
