@@ -146,7 +146,8 @@ export class CommandExecutor {
           bytes_read: task.bytesRead,
           elapsed_ms: task.elapsedMs,
         };
-        this.deps.emitter.emit({ type: 'progress', ...update });
+        // alias is additive: with it, every line of a task answers `select(.alias == "web1")`.
+        this.deps.emitter.emit({ type: 'progress', ...update, alias: host.alias });
         onProgress?.(update);
       };
       const { exec, failure, targetIp } = await this.execute(snap, host, task, limits, progress);
@@ -261,6 +262,7 @@ export class CommandExecutor {
         msg: 'remote_process_not_confirmed_stopped',
         error: `${host.alias}: sshd did not confirm the end of the process after the kill signal; it may still be running (OpenSSH ignores signals for root logins)`,
         task_id: task.id,
+        alias: host.alias,
       });
     }
     emitter.emit({
@@ -279,7 +281,7 @@ export class CommandExecutor {
       task_id: task.id,
     });
     task.finish(result);
-    emitter.emit({ type: 'trace', op: 'run_done', elapsed_ms: task.elapsedMs, task_id: task.id });
+    emitter.emit({ type: 'trace', op: 'run_done', elapsed_ms: task.elapsedMs, task_id: task.id, alias: host.alias });
   }
 
   /** Resolves the host and returns the first address the network policy allows. */
@@ -368,6 +370,7 @@ export class CommandExecutor {
       msg: blocked ? 'network_blocked' : 'run_exception',
       error: message,
       task_id: task.id,
+      alias: host.alias,
     });
   }
 }

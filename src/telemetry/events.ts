@@ -106,6 +106,7 @@ export const progressEvent = z
       .describe('`connecting`, `connected`, then `running` every 0.5 s while the command runs'),
     bytes_read: z.number().int().describe('Bytes read so far (stdout + stderr)'),
     elapsed_ms: z.number().int().describe('Milliseconds since the task started'),
+    alias: alias.optional().describe('Additive: the host alias of the task'),
     trace_id: traceId.optional(),
     span_id: spanId.optional(),
   })
@@ -145,6 +146,7 @@ export const traceEvent = z
     type: z.literal('trace'),
     op: z.string().describe('Operation that finished, e.g. `run_done`'),
     elapsed_ms: z.number().int().describe('Milliseconds it took'),
+    alias: alias.optional().describe('Additive: the host alias, when the operation ran on one host'),
     ...correlation,
   })
   .describe('An operation finished (after the audit line of a task).');
@@ -169,6 +171,7 @@ export const errorEvent = z
       .array(configIssue)
       .optional()
       .describe('Additive, config errors: each problem with file, line, column, path, message'),
+    alias: alias.optional().describe('Additive: the host alias, when the failure concerns one host'),
     ...correlation,
   })
   .describe('Failures and warnings.');

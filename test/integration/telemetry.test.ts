@@ -88,6 +88,17 @@ describe('telemetry contract', () => {
       });
       expect(audit.bytes_out).toBe(Buffer.byteLength((r.structuredContent as { stdout: string }).stdout));
       expect(trace).toMatchObject({ op: 'run_done' });
+      // The seed's "complete audit trail for a host" query, select(.alias == "web1"), sees every line.
+      expect(lines.filter((l) => l.alias === 'web1')).toHaveLength(lines.length);
+      expect(Object.keys(connecting).slice(0, 7)).toEqual([
+        'type',
+        'ts',
+        'task_id',
+        'phase',
+        'bytes_read',
+        'elapsed_ms',
+        'alias',
+      ]);
       expect(trace.elapsed_ms).toBeGreaterThanOrEqual(audit.duration_ms as number);
       // Ordered in time, and all in one trace.
       const ts = lines.map((l) => l.ts as number);
