@@ -26,7 +26,14 @@ import { fileURLToPath } from 'node:url';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { makeFleet, type FleetHost } from '../test/helpers/fleet.js';
 import { startSshd, type TestSshd } from '../test/helpers/sshd.js';
-import { anyFrame, summarizeProfile, waitForProfile, type Frame, type StackMatcher } from './lib/cpu-profile.js';
+import {
+  anyFrame,
+  selfTimeTables,
+  summarizeProfile,
+  waitForProfile,
+  type Frame,
+  type StackMatcher,
+} from './lib/cpu-profile.js';
 import {
   machineBusyCpuMs,
   markdownTable,
@@ -186,14 +193,7 @@ async function profileColdFanout(
   };
   const summary = summarizeProfile(await waitForProfile(dir), 12, IDLE_MARK_MS, groups);
   const perAlias = (ms: number): number => round((ms * 1000) / ALIASES, 0);
-  const byCategory = markdownTable(
-    ['where (self time)', 'CPU µs per alias', 'share'],
-    summary.byCategory.slice(0, 12).map((c) => [c.category, perAlias(c.ms), `${round(c.share * 100, 1)}%`]),
-  );
-  const functions = markdownTable(
-    ['function (self time)', 'where', 'CPU µs per alias'],
-    summary.topFunctions.map((f) => [f.fn, f.where, perAlias(f.ms)]),
-  );
+  const { byCategory, functions } = selfTimeTables(summary, perAlias, 'alias', 12);
   const inclusive = markdownTable(
     ['with on the stack (inclusive time; groups overlap)', 'CPU µs per alias', 'share'],
     summary.inclusive.map((g) => [

@@ -28,7 +28,7 @@ import { StderrSink } from '../src/telemetry/stderr-sink.js';
 import { DEFAULT_TEST_POLICY, makeFleet } from '../test/helpers/fleet.js';
 import { startOtlpReceiver } from '../test/helpers/otlp-receiver.js';
 import { freePort, startSshd } from '../test/helpers/sshd.js';
-import { summarizeProfile, waitForProfile } from './lib/cpu-profile.js';
+import { selfTimeTables, summarizeProfile, waitForProfile } from './lib/cpu-profile.js';
 import {
   interleaved,
   markdownTable,
@@ -277,14 +277,7 @@ async function main(): Promise<void> {
   );
   const perCmd = (ms: number): number => round((ms * 1000) / PROFILE_RUNS, 1);
   const profile = profiled.summary;
-  const profileTable = markdownTable(
-    ['where (self time)', 'CPU µs per command', 'share'],
-    profile.byCategory.slice(0, 16).map((c) => [c.category, perCmd(c.ms), `${round(c.share * 100, 1)}%`]),
-  );
-  const functionsTable = markdownTable(
-    ['function', 'where', 'CPU µs per command'],
-    profile.topFunctions.map((f) => [f.fn, f.where, perCmd(f.ms)]),
-  );
+  const { byCategory: profileTable, functions: functionsTable } = selfTimeTables(profile, perCmd, 'command', 16);
 
   for (const phase of phases) {
     console.log(`\n## Per-command latency, \`echo hi\`, ${phase.title}, ${ROUNDS} runs each\n`);

@@ -4,6 +4,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { markdownTable, round } from './kit.js';
 
 interface ProfileNode {
   id: number;
@@ -160,4 +161,26 @@ export async function waitForProfile(dir: string, timeoutMs = 10_000): Promise<s
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`no CPU profile written in ${dir}`);
+}
+
+/**
+ * The two tables every profiled benchmark prints: self time by category (the first
+ * `categories`) and by function, each in CPU µs per unit of work (`perUnit` converts ms).
+ */
+export function selfTimeTables(
+  summary: ProfileSummary,
+  perUnit: (ms: number) => number,
+  unit: string,
+  categories: number,
+): { byCategory: string; functions: string } {
+  return {
+    byCategory: markdownTable(
+      ['where (self time)', `CPU µs per ${unit}`, 'share'],
+      summary.byCategory.slice(0, categories).map((c) => [c.category, perUnit(c.ms), `${round(c.share * 100, 1)}%`]),
+    ),
+    functions: markdownTable(
+      ['function (self time)', 'where', `CPU µs per ${unit}`],
+      summary.topFunctions.map((f) => [f.fn, f.where, perUnit(f.ms)]),
+    ),
+  };
 }

@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { childrenByParent, procTable, processTree } from '../../test/helpers/proc.js';
 
 export const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -207,26 +208,10 @@ export function processCpuMs(pid: number, tid?: number): number {
  * leaves the tree by being re-parented. Call it when the tree is quiet (nothing exiting).
  */
 export function processTreeCpuMs(roots: number[]): number {
-  const reapedTicks = new Map<number, number>();
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // exited while we looked
-    }
-    // After "pid (comm) ": state, ppid, ...; cutime and cstime are fields 16 and 17 overall.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const pid = Number(entry);
-    reapedTicks.set(pid, Number(f[13]) + Number(f[14]));
-    const ppid = Number(f[1]);
-    children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-  }
+  const table = procTable();
+  const reapedTicks = new Map(table.map((p) => [p.pid, p.reapedTicks]));
   let ms = 0;
-  const queue = [...roots];
-  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
+  for (const pid of processTree(roots, childrenByParent(table))) {
     ms += ((reapedTicks.get(pid) ?? 0) * 1000) / CLOCK_TICKS;
     try {
       for (const tid of readdirSync(`/proc/${pid}/task`)) {
@@ -236,7 +221,6 @@ export function processTreeCpuMs(roots: number[]): number {
     } catch {
       /* exited while we looked */
     }
-    queue.push(...(children.get(pid) ?? []));
   }
   return ms;
 }
