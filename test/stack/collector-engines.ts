@@ -11,13 +11,8 @@
  *   header. This front forwards every request unchanged except for exactly those two things: it
  *   takes `require_data_stream` off (and checks instead, item by item, that each document did
  *   land in a data stream) and adds the header. The documents the exporter wrote reach
- *   OpenSearch unchanged (their bytes, or in the simulate method below the same JSON values).
- *   The OpenSearch test node has no ingest role (test/stack/engines/es-runner starts it with
- *   roles cluster_manager and data), so a bulk request cannot run pipelines there. When that is
- *   so, the front runs each document through its index's default pipeline with `_simulate` and
- *   bulk-indexes the result into the index the pipeline chose (the method elk-e2e.test.ts and
- *   bench/es-ingest.ts use); when the node has the ingest role it forwards the bulk request as
- *   it is and OpenSearch runs the pipelines itself. `method` says which.
+ *   OpenSearch unchanged, and OpenSearch runs the kit's pipelines at index time (the test node has
+ *   the ingest role; see test/stack/engines/es-runner).
  * - startRestartableElasticsearch(): Elasticsearch 8 that can be stopped and started again on
  *   the same port with the same data (engines.ts's stop() deletes the data directory).
  * - dockerJsonFile(): writes lines the way Docker's json-file log driver does.
@@ -73,8 +68,6 @@ export function collectorConfig(files: string[], env: Record<string, string>, di
 // OpenSearch behind an Elasticsearch front
 
 export interface FrontStats {
-  /** `bulk`: the node runs pipelines itself; `simulate`: _simulate, then bulk (no ingest role). */
-  method: 'bulk' | 'simulate';
   bulkRequests: number;
   items: number;
   /** Bulk operations seen (the exporter only ever sends `create`). */
@@ -133,57 +126,15 @@ export async function startElasticFront(
   const ingestNode = Object.values(roles.json.nodes as Record<string, { roles: string[] }>).some((n) =>
     n.roles.includes('ingest'),
   );
+  // Without an ingest node, bulk requests would bypass the kit's pipelines and prove nothing.
+  if (!ingestNode) throw new Error(`${targetUrl} has no ingest node: the kit's pipelines could not run there`);
   const stats: FrontStats = {
-    method: ingestNode ? 'bulk' : 'simulate',
     bulkRequests: 0,
     items: 0,
     operations: new Set(),
     requireDataStream: 0,
     notInDataStream: [],
     refused: [],
-  };
-  const defaultPipelines = new Map<string, string | undefined>();
-  const defaultPipelineOf = async (index: string): Promise<string | undefined> => {
-    if (!defaultPipelines.has(index)) {
-      const r = await req(targetUrl, 'POST', `/_index_template/_simulate_index/${encodeURIComponent(index)}`);
-      const p = r.json?.template?.settings?.index?.default_pipeline as string | undefined;
-      defaultPipelines.set(index, p && p !== '_none' ? p : undefined);
-    }
-    return defaultPipelines.get(index);
-  };
-
-  /** Runs the items through their default pipelines (simulate) and returns the bulk to send instead. */
-  const throughPipelines = async (items: BulkItem[]): Promise<{ body: string; preset: (Json | undefined)[] }> => {
-    const out: (string | undefined)[] = items.map((it) => `${JSON.stringify({ [it.op]: it.meta })}\n${it.source}\n`);
-    const preset: (Json | undefined)[] = items.map(() => undefined);
-    const byPipeline = new Map<string, number[]>();
-    for (let i = 0; i < items.length; i++) {
-      const index = (items[i] as BulkItem).meta._index as string;
-      const p = await defaultPipelineOf(index);
-      if (p) byPipeline.set(p, [...(byPipeline.get(p) ?? []), i]);
-    }
-    for (const [pipeline, idx] of byPipeline) {
-      const sim = await ok(targetUrl, 'POST', `/_ingest/pipeline/${encodeURIComponent(pipeline)}/_simulate`, {
-        docs: idx.map((i) => ({
-          _index: (items[i] as BulkItem).meta._index,
-          _id: `front-${i}`,
-          _source: JSON.parse((items[i] as BulkItem).source) as Json,
-        })),
-      });
-      (sim.json.docs as Json[]).forEach((d, k) => {
-        const i = idx[k] as number;
-        const it = items[i] as BulkItem;
-        if (d.error || !d.doc) {
-          const error = d.error ?? { type: 'dropped', reason: 'the pipeline dropped the document' };
-          out[i] = undefined;
-          preset[i] = { [it.op]: { _index: it.meta._index, status: d.error ? 400 : 200, error } };
-          return;
-        }
-        out[i] =
-          `${JSON.stringify({ [it.op]: { ...it.meta, _index: d.doc._index } })}\n${JSON.stringify(d.doc._source)}\n`;
-      });
-    }
-    return { body: out.filter((x): x is string => x !== undefined).join(''), preset };
   };
 
   const handleBulk = async (url: URL, body: Buffer, headers: Headers): Promise<{ status: number; json: Json }> => {
@@ -196,34 +147,20 @@ export async function startElasticFront(
       stats.operations.add(it.op);
       if (it.requireDataStream) stats.requireDataStream++;
     }
-    let sent: string;
-    let preset: (Json | undefined)[] = items.map(() => undefined);
-    if (ingestNode) {
-      sent = items.map((it) => `${JSON.stringify({ [it.op]: it.meta })}\n${it.source}\n`).join('');
-    } else {
-      ({ body: sent, preset } = await throughPipelines(items));
-      url.searchParams.set('pipeline', '_none');
-    }
+    const sent = items.map((it) => `${JSON.stringify({ [it.op]: it.meta })}\n${it.source}\n`).join('');
     // Our own answer needs every item's index and status, whatever filter_path the exporter asked for.
     url.searchParams.set('filter_path', 'errors,items.*._index,items.*.status,items.*.error');
-    let answered: Json[] = [];
-    if (sent.length > 0) {
-      const r = await fetch(`${targetUrl}${url.pathname}${url.search}`, {
-        method: 'POST',
-        headers: { 'content-type': headers.get('content-type') ?? 'application/x-ndjson' },
-        body: sent,
-        signal: AbortSignal.timeout(120_000),
-      });
-      const json = (await r.json()) as Json;
-      if (!r.ok) return { status: r.status, json };
-      answered = (json.items as Json[] | undefined) ?? [];
-    }
-    const merged: Json[] = [];
-    let next = 0;
+    const r = await fetch(`${targetUrl}${url.pathname}${url.search}`, {
+      method: 'POST',
+      headers: { 'content-type': headers.get('content-type') ?? 'application/x-ndjson' },
+      body: sent,
+      signal: AbortSignal.timeout(120_000),
+    });
+    const json = (await r.json()) as Json;
+    if (!r.ok) return { status: r.status, json };
+    const answered = (json.items as Json[] | undefined) ?? [];
     items.forEach((it, i) => {
-      const item = preset[i] ?? (answered[next++] as Json);
-      merged.push(item);
-      const res = item[it.op] as Json;
+      const res = (answered[i] as Json)[it.op] as Json;
       if ((res.status as number) >= 300) {
         stats.refused.push(`${String(res._index)}: ${JSON.stringify(res.error)}`);
         return;
@@ -233,7 +170,7 @@ export async function startElasticFront(
     });
     return {
       status: 200,
-      json: { errors: merged.some((m) => (Object.values(m)[0] as Json).status >= 300), items: merged },
+      json: { errors: answered.some((m) => (Object.values(m)[0] as Json).status >= 300), items: answered },
     };
   };
 

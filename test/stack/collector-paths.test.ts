@@ -17,9 +17,9 @@
  * Engine: OpenSearch 2.19, the one engine here that runs the kit's ingest pipelines (the
  * Elasticsearch 8.19 from Maven Central has no ingest processors; docs/testing.md). The exporter
  * refuses OpenSearch, so it writes through startElasticFront() (collector-engines.ts), which
- * changes nothing but `require_data_stream` (checked instead) and the product header, and runs
- * the default pipeline with _simulate when the node has no ingest role. ES 8 is used where
- * pipelines are not needed: collector-faults.test.ts.
+ * changes nothing but `require_data_stream` (checked instead) and the product header; the
+ * OpenSearch node runs the kit's pipelines at index time. ES 8 is used where pipelines are not
+ * needed: collector-faults.test.ts.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

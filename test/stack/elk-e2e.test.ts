@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, requireEngines, startElasticsearch, startOpenSearch, type SearchEngine } from './engines.js';
-import { forOpenSearch, installOnOpenSearch, ok, req, scenarios, simulate, templatesForEsTestEngine } from './kit.js';
+import { forOpenSearch, installOnOpenSearch, ok, req, scenarios, templatesForEsTestEngine } from './kit.js';
 import { kqlToDsl } from './kql.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -112,25 +112,10 @@ describe.skipIf(!ready)('the kit end to end: pipelines, data streams, saved sear
           `${JSON.stringify({ create: { _index: 'logs-mcp_ssh-default' } })}\n${JSON.stringify({ message: l, tags: ['preserve_original_event'] })}\n`,
       )
       .join('');
-    let r;
-    if (await hasIngestNode(os.url)) {
-      r = await ok(os.url, 'POST', '/_bulk?refresh=true', bulk);
-    } else {
-      // The test node has no ingest role (engines.ts/OpenSearchMain), so bulk cannot run pipelines:
-      // each line goes through the same pipeline by _simulate, and the result is indexed as is
-      // into the index the pipeline chose. The pipelines and the data streams are the same.
-      process.stderr.write(
-        'elk-e2e: OpenSearch test node has no ingest role: _simulate, then bulk with pipeline=_none\n',
-      );
-      const sim = await simulate(
-        os.url,
-        lines.map((l) => ({ message: l, tags: ['preserve_original_event'] })),
-      );
-      const out = sim
-        .map((x) => `${JSON.stringify({ create: { _index: x.doc?._index } })}\n${JSON.stringify(x.doc?._source)}\n`)
-        .join('');
-      r = await ok(os.url, 'POST', '/_bulk?refresh=true&pipeline=_none', out);
-    }
+    // The test node has the ingest role (OpenSearchMain), so bulk runs the pipelines at index
+    // time, rerouting included, as a production cluster does.
+    expect(await hasIngestNode(os.url), 'the OpenSearch test node must have the ingest role').toBe(true);
+    const r = await ok(os.url, 'POST', '/_bulk?refresh=true', bulk);
     const failed = (r.json.items as Json[]).filter((i) => i.create.status >= 300);
     expect(failed, JSON.stringify(failed.slice(0, 3))).toEqual([]);
   }, 240_000);
@@ -175,26 +160,17 @@ describe.skipIf(!ready)('the kit end to end: pipelines, data streams, saved sear
           `${JSON.stringify({ create: { _index: index } })}\n${JSON.stringify({ message: l, data_stream: { type: 'logs', dataset: 'mcp_ssh.audit', namespace: 'direct' } })}\n`,
       )
       .join('');
-    if (!(await hasIngestNode(os.url))) {
-      // Without an ingest node the default pipeline cannot run at index time; the same check on
-      // the pipeline itself: the audit line stays, the security line is moved.
-      const sim = await simulate(
-        os.url,
-        [audit, security].map((l) => ({
-          message: l,
-          data_stream: { type: 'logs', dataset: 'mcp_ssh.audit', namespace: 'direct' },
-        })),
-        'logs-mcp_ssh.audit-direct',
-      );
-      expect(sim.map((x) => x.doc?._index)).toEqual(['logs-mcp_ssh.audit-direct', 'logs-mcp_ssh.security-direct']);
-      return;
+    try {
+      const r = await ok(os.url, 'POST', '/_bulk?refresh=true', bulk);
+      expect((r.json.items as Json[]).map((i) => i.create.status)).toEqual([201, 201]);
+      const inAudit = await ok(os.url, 'GET', '/logs-mcp_ssh.audit-direct/_search');
+      expect(inAudit.json.hits.hits.map((h: Json) => h._source.mcp_ssh.event.type)).toEqual(['audit']);
+      const inSecurity = await ok(os.url, 'GET', '/logs-mcp_ssh.security-direct/_search');
+      expect(inSecurity.json.hits.hits.map((h: Json) => h._source.event.action)).toHaveLength(1);
+    } finally {
+      // The saved searches below count documents over logs-mcp_ssh.<category>-*: leave only the golden lines.
+      await req(os.url, 'DELETE', '/_data_stream/logs-mcp_ssh.audit-direct,logs-mcp_ssh.security-direct');
     }
-    const r = await ok(os.url, 'POST', '/_bulk?refresh=true', bulk);
-    expect((r.json.items as Json[]).map((i) => i.create.status)).toEqual([201, 201]);
-    const inAudit = await ok(os.url, 'GET', '/logs-mcp_ssh.audit-direct/_search');
-    expect(inAudit.json.hits.hits.map((h: Json) => h._source.mcp_ssh.event.type)).toEqual(['audit']);
-    const inSecurity = await ok(os.url, 'GET', '/logs-mcp_ssh.security-direct/_search');
-    expect(inSecurity.json.hits.hits.map((h: Json) => h._source.event.action)).toHaveLength(1);
   });
 
   it('Elasticsearch 8.19: templates accepted; ours win over logs-*-* at the built-in priority', async () => {

@@ -54,6 +54,9 @@ public final class OpenSearchMain {
       settings.put("network.host", "127.0.0.1");
       settings.put("http.port", String.valueOf(http));
       settings.put("transport.port", String.valueOf(transport));
+      // The runner's default roles leave out ingest, and bulk requests through a default
+      // pipeline need an ingest node: give this one every role a single-node cluster has.
+      settings.putList("node.roles", "cluster_manager", "data", "ingest");
       // A test box's disk may be fuller than production watermarks allow.
       settings.put("cluster.routing.allocation.disk.threshold_enabled", false);
     });
