@@ -138,6 +138,7 @@ async function main(): Promise<void> {
         COLLECTOR_STORAGE_DIR: storage,
         COLLECTOR_METRICS_HOST: '127.0.0.1',
         COLLECTOR_METRICS_PORT: String(await freePort()),
+        COLLECTOR_HEALTH_ENDPOINT: `127.0.0.1:${await freePort()}`,
         ...extra,
       };
     };

@@ -12,7 +12,7 @@ MANIFEST="$ENGINES_ROOT/otel-collector/builder-config.yaml"
 GOSUM="$ENGINES_ROOT/otel-collector/builder.go.sum"
 OUT="$ENGINES_CACHE/otelcol"
 BIN="$OUT/otelcol-mcp"
-REQUIRED="otlp filelog batch memory_limiter transform attributes resource file_storage debug file otlp_http elasticsearch"
+REQUIRED="otlp filelog batch memory_limiter transform attributes resource file_storage health_check debug file otlp_http elasticsearch"
 
 use_go
 FP="$(fingerprint "$BUILDER_VERSION" "$(go env GOVERSION)" "$MANIFEST" "$GOSUM" "$0")"

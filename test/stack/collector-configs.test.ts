@@ -45,6 +45,7 @@ describe.skipIf(!ready)('OTel Collector kit configs (otelcol validate, the pinne
       COLLECTOR_QUEUE_SIZE: '5000',
       COLLECTOR_STORAGE_DIR: '/tmp/otelcol-storage',
       COLLECTOR_METRICS_PORT: '9999',
+      COLLECTOR_HEALTH_ENDPOINT: '127.0.0.1:13133',
       COLLECTOR_LOG_LEVEL: 'debug',
       OTLP_FORWARD_ENDPOINT: 'http://other:4318',
       OTLP_FORWARD_ENCODING: 'json',

@@ -58,6 +58,7 @@ describe.skipIf(!ready)('OTel Collector gateway under faults (real Elasticsearch
   const storage = mkdtempSync(join(tmpdir(), 'mcp-otelcol-storage-'));
   let env: Record<string, string> = {};
   let metricsPort = 0;
+  let healthPort = 0;
   const lines = () =>
     session
       .rawStderr()
@@ -81,6 +82,7 @@ describe.skipIf(!ready)('OTel Collector gateway under faults (real Elasticsearch
       });
     const http = await freePort();
     metricsPort = await freePort();
+    healthPort = await freePort();
     env = {
       ELASTICSEARCH_ENDPOINT: es.url,
       COLLECTOR_STORAGE_DIR: storage,
@@ -88,6 +90,7 @@ describe.skipIf(!ready)('OTel Collector gateway under faults (real Elasticsearch
       OTLP_GRPC_ENDPOINT: `127.0.0.1:${await freePort()}`,
       COLLECTOR_METRICS_HOST: '127.0.0.1',
       COLLECTOR_METRICS_PORT: String(metricsPort),
+      COLLECTOR_HEALTH_ENDPOINT: `127.0.0.1:${healthPort}`,
     };
     gateway = await startCollector(GATEWAY, { env });
     const fleet = makeFleet([sshd], [{ alias: 'web1', sshd }]);
@@ -126,6 +129,12 @@ describe.skipIf(!ready)('OTel Collector gateway under faults (real Elasticsearch
       return stable;
     }, 10_000);
   };
+
+  it('the health_check endpoint answers while the gateway runs (what a container platform probes)', async () => {
+    const r = await fetch(`http://127.0.0.1:${healthPort}/`);
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as { status?: string }).status).toBe('Server available');
+  });
 
   it('Elasticsearch down for 30 s, the gateway crashing in between: every event arrives, once', async () => {
     for (const command of ['hostname', 'sh -c "exit 3"']) await session.call('ssh_run', { alias: 'web1', command });

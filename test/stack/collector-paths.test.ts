@@ -151,6 +151,7 @@ describe.skipIf(!ready)('OTel Collector kit into the kit data streams (real Coll
     COLLECTOR_STORAGE_DIR: tmp('mcp-otelcol-storage-'),
     COLLECTOR_METRICS_HOST: '127.0.0.1',
     COLLECTOR_METRICS_PORT: String(await freePort()),
+    COLLECTOR_HEALTH_ENDPOINT: `127.0.0.1:${await freePort()}`,
     ...extra,
   });
 
