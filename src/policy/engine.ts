@@ -12,8 +12,10 @@
  *   5. deny rules against the same forms → the rule;
  *   6. a shell that reads its program from a pipe (`echo cmd | sh`, `cat x | bash -s`, also
  *      inside `sh -c` strings and substitutions), or another interpreter that does
- *      (`base64 -d x | python3`, `| perl`, `| node`; see interpreters.ts) → `shell_from_stdin`, unless an allow rule with
- *      `allow_substitution: true` names it explicitly (by a pattern that is not only `*`/`?`);
+ *      (`base64 -d x | python3`, `| perl`, `| node`; see interpreters.ts), or xargs building the
+ *      program it runs from the pipe (`| xargs sudo`, `| xargs sh -c`) → `shell_from_stdin`,
+ *      unless an allow rule with `allow_substitution: true` names it explicitly (by a pattern
+ *      that is not only `*`/`?`);
  *   7. every top-level segment must match an allow rule → else `default_deny`; a segment with
  *      `$(...)`, backticks, `<(...)`/`>(...)` or a here-doc needs a matching allow rule with
  *      `allow_substitution: true` → else `command_substitution`, and the commands inside the
@@ -103,6 +105,8 @@ interface AnalysedSegment {
   readsStdin: boolean;
   /** Another interpreter (`python3`, `perl`) takes its program from this segment's stdin. */
   stdinInterpreter: string | undefined;
+  /** xargs builds its program from this segment's stdin (`xargs sudo`, `xargs sh -c`). */
+  xargsProgramFromInput: string | undefined;
   /**
    * Runs a shell or another interpreter whose program comes from a pipe (here, or inside its
    * `sh -c`/`eval` strings): its name, or `a shell`.
@@ -191,10 +195,9 @@ export class PolicyEngine {
     for (const segment of everySegment) {
       const runner = segment.programFromPipe;
       if (runner === undefined || this.explicitlyAllowsStdinShell(target, segment)) continue;
-      const what = runner === 'a shell' ? runner : `the ${runner} interpreter`;
       return denied(
         'shell_from_stdin',
-        `Segment '${segment.normalized}' runs ${what} with its program read from a pipe, and no allow rule with allow_substitution names it on '${target.alias}'.`,
+        `Segment '${segment.normalized}' takes the program it runs from a pipe (${runner}), and no allow rule with allow_substitution names it on '${target.alias}'.`,
         segments,
       );
     }
@@ -316,12 +319,19 @@ function analyse(command: string, depth: number): Analysis {
       fromPipe: segment.fromPipe,
       readsStdin: behind.readsStdin,
       stdinInterpreter: behind.stdinInterpreter,
-      programFromPipe:
-        behind.programFromPipe ??
-        (segment.fromPipe ? (behind.readsStdin ? 'a shell' : behind.stdinInterpreter) : undefined),
+      xargsProgramFromInput: behind.xargsProgramFromInput,
+      programFromPipe: behind.programFromPipe ?? (segment.fromPipe ? pipedProgramRunner(behind) : undefined),
     });
   }
   return { ok: true, segments };
+}
+
+/** What runs a program read from the segment's stdin, in words for the denial's reason. */
+function pipedProgramRunner(behind: BehindWrappers): string | undefined {
+  if (behind.readsStdin) return 'a shell';
+  if (behind.stdinInterpreter !== undefined) return `the ${behind.stdinInterpreter} interpreter`;
+  if (behind.xargsProgramFromInput !== undefined) return `'${behind.xargsProgramFromInput}' runs its input`;
+  return undefined;
 }
 
 interface BehindWrappers {
@@ -329,6 +339,7 @@ interface BehindWrappers {
   forms: string[];
   readsStdin: boolean;
   stdinInterpreter: string | undefined;
+  xargsProgramFromInput: string | undefined;
   programFromPipe: string | undefined;
 }
 
@@ -338,6 +349,7 @@ function behindWrappers(raw: string, depth: number): BehindWrappers {
   forms.push(...views.views);
   let readsStdin = views.readsStdin;
   let stdinInterpreter = views.stdinInterpreter;
+  let xargsProgramFromInput = views.xargsProgramFromInput;
   let programFromPipe: string | undefined;
   for (const line of views.innerCommandLines) {
     if (depth >= MAX_NESTING) break;
@@ -353,9 +365,12 @@ function behindWrappers(raw: string, depth: number): BehindWrappers {
     // the outer segment's stdin.
     readsStdin ||= inner.segments.some((s) => s.readsStdin && !s.fromPipe);
     stdinInterpreter ??= inner.segments.find((s) => s.stdinInterpreter !== undefined && !s.fromPipe)?.stdinInterpreter;
+    xargsProgramFromInput ??= inner.segments.find(
+      (s) => s.xargsProgramFromInput !== undefined && !s.fromPipe,
+    )?.xargsProgramFromInput;
     programFromPipe ??= everyInner.find((s) => s.programFromPipe !== undefined)?.programFromPipe;
   }
-  return { forms, readsStdin, stdinInterpreter, programFromPipe };
+  return { forms, readsStdin, stdinInterpreter, xargsProgramFromInput, programFromPipe };
 }
 
 /** Deny-check forms of texts a shell will run as its program (each parsed as a command line). */

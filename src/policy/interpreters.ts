@@ -116,23 +116,40 @@ const INTERPRETERS: readonly { name: RegExp; spec: InterpreterSpec }[] = [
 /** Script operands and program files that name the process's own stdin. */
 export const STDIN_PATHS: ReadonlySet<string> = new Set(['-', '/dev/stdin', '/dev/fd/0', '/proc/self/fd/0']);
 
+/** Where an interpreter invocation takes its program from. */
+export type ProgramSource =
+  | { from: 'stdin' }
+  /** On the command line (`-c TEXT`); `text` is undefined when the option ends the words. */
+  | { from: 'inline'; text: string | undefined }
+  /** A file (`python3 tool.py`, `awk -f prog.awk`), or awk's program text as its first operand. */
+  | { from: 'operand'; text: string }
+  /** It runs no program (`--version`) or its program text is not an operand (awk without one). */
+  | { from: 'none' };
+
 /**
  * The interpreter's name when `words` (a command without wrappers or redirections) runs an
  * interpreter that reads its program from stdin; undefined otherwise, and for shells (see
  * normalize.ts) and every other command.
  */
 export function interpreterReadingStdin(words: readonly string[]): string | undefined {
-  const name = posix.basename(words[0] ?? '');
-  const spec = INTERPRETERS.find((i) => i.name.test(name))?.spec;
-  if (spec === undefined) return undefined;
-  return readsProgramFromStdin(spec, words) ? name : undefined;
+  const found = interpreterProgram(words);
+  return found?.source.from === 'stdin' ? found.name : undefined;
 }
 
-function readsProgramFromStdin(spec: InterpreterSpec, words: readonly string[]): boolean {
+/** For an interpreter (python3, perl, …): its name and where its program comes from. */
+export function interpreterProgram(words: readonly string[]): { name: string; source: ProgramSource } | undefined {
+  const name = posix.basename(words[0] ?? '');
+  const spec = INTERPRETERS.find((i) => i.name.test(name))?.spec;
+  return spec === undefined ? undefined : { name, source: programSource(spec, words) };
+}
+
+function programSource(spec: InterpreterSpec, words: readonly string[]): ProgramSource {
+  const fileOrStdin = (path: string | undefined): ProgramSource =>
+    path === undefined || STDIN_PATHS.has(path) ? { from: 'stdin' } : { from: 'operand', text: path };
   let i = 1;
   while (i < words.length) {
     const word = words[i] as string;
-    if (spec.informational.includes(word)) return false;
+    if (spec.informational.includes(word)) return { from: 'none' };
     if (word === '--') {
       i++;
       break;
@@ -142,8 +159,8 @@ function readsProgramFromStdin(spec: InterpreterSpec, words: readonly string[]):
       const eq = word.indexOf('=');
       const option = eq < 0 ? word : word.slice(0, eq);
       const attached = eq < 0 ? undefined : word.slice(eq + 1);
-      if (spec.inlineLong?.includes(option)) return false;
-      if (spec.programFileLong?.includes(option)) return STDIN_PATHS.has(attached ?? words[i + 1] ?? '-');
+      if (spec.inlineLong?.includes(option)) return { from: 'inline', text: attached ?? words[i + 1] };
+      if (spec.programFileLong?.includes(option)) return fileOrStdin(attached ?? words[i + 1]);
       i += spec.withValueLong?.includes(option) && attached === undefined ? 2 : 1;
       continue;
     }
@@ -152,8 +169,8 @@ function readsProgramFromStdin(spec: InterpreterSpec, words: readonly string[]):
     for (let j = 1; j < word.length; j++) {
       const letter = word[j] as string;
       const rest = word.slice(j + 1);
-      if (spec.inline.includes(letter)) return false;
-      if (spec.programFile?.includes(letter)) return STDIN_PATHS.has(rest !== '' ? rest : (words[i + 1] ?? '-'));
+      if (spec.inline.includes(letter)) return { from: 'inline', text: rest !== '' ? rest : words[i + 1] };
+      if (spec.programFile?.includes(letter)) return fileOrStdin(rest !== '' ? rest : words[i + 1]);
       if (spec.withValue.includes(letter)) {
         consumesNext = rest === '';
         break;
@@ -165,10 +182,10 @@ function readsProgramFromStdin(spec: InterpreterSpec, words: readonly string[]):
   const operand = words[i];
   switch (spec.operand) {
     case 'script':
-      return operand === undefined || STDIN_PATHS.has(operand);
+      return fileOrStdin(operand);
     case 'program_text':
-      return false;
+      return operand === undefined ? { from: 'none' } : { from: 'operand', text: operand };
     case 'not_a_program':
-      return true;
+      return { from: 'stdin' };
   }
 }

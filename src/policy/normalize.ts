@@ -20,7 +20,7 @@
  * turn a denied command into an allowed one.
  */
 import { posix } from 'node:path';
-import { interpreterReadingStdin, STDIN_PATHS } from './interpreters.js';
+import { interpreterProgram, interpreterReadingStdin, STDIN_PATHS } from './interpreters.js';
 
 /** Directories whose programs may be named by file name alone in allow rules. */
 const SYSTEM_BIN_DIRS = new Set(['/bin', '/sbin', '/usr/bin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin']);
@@ -261,6 +261,11 @@ export interface WrapperViews {
   readsStdin: boolean;
   /** The peeled command is another interpreter reading its program from stdin (`python3`, `perl`). */
   stdinInterpreter: string | undefined;
+  /**
+   * `xargs` builds the program it runs from its input: `xargs sudo`, `xargs sh -c`,
+   * `xargs -I{} sh -c '{}'`, `xargs python3 -c`. The words of that command, else undefined.
+   */
+  xargsProgramFromInput: string | undefined;
 }
 
 /**
@@ -272,6 +277,7 @@ export function wrapperViews(segment: string): WrapperViews {
   const innerCommandLines: string[] = [];
   let readsStdin = false;
   let stdinInterpreter: string | undefined;
+  let xargsProgramFromInput: string | undefined;
   let rest = shellWords(segment);
   for (let step = 0; step < MAX_PEEL_STEPS && rest.length > 0; step++) {
     const assignments = countWhile(rest, 0, (w) => ASSIGNMENT.test(w));
@@ -284,7 +290,10 @@ export function wrapperViews(segment: string): WrapperViews {
     if (COMMAND_STRING_RUNNERS.has(name)) {
       const flag = rest.findIndex((w, idx) => idx > 0 && /^-[A-Za-z]*c[A-Za-z]*$/.test(w));
       if (flag > 0 && flag + 1 < rest.length) innerCommandLines.push(rest.slice(flag + 1).join(' '));
-      readsStdin = flag <= 0 && shellReadsStdin(name, rest);
+      // `su --command=CMD` / `runuser --command CMD` / `script --command CMD`.
+      const long = NON_SCRIPT_OPERAND_RUNNERS.has(name) ? longCommandOption(rest) : undefined;
+      if (long !== undefined) innerCommandLines.push(long);
+      readsStdin = flag <= 0 && long === undefined && shellReadsStdin(name, rest);
       break;
     }
     if (name === 'eval') {
@@ -302,6 +311,12 @@ export function wrapperViews(segment: string): WrapperViews {
       break;
     }
     const start = skipWrapperOptions(name, spec, rest, innerCommandLines);
+    if (name === 'xargs' && xargsProgramFromInput === undefined) {
+      const command = rest.slice(start);
+      if (runsProgramFromArguments(command, xargsReplaceString(rest.slice(1, start)))) {
+        xargsProgramFromInput = wordsToText(['xargs', ...command]);
+      }
+    }
     // `sudo -s` / `sudo -i` / `doas -s` with no command start a shell that reads stdin.
     if (start >= rest.length && (name === 'sudo' || name === 'doas')) {
       readsStdin ||= rest
@@ -311,7 +326,67 @@ export function wrapperViews(segment: string): WrapperViews {
     rest = rest.slice(start);
     if (rest.length > 0) views.push(wordsToText(withCommandName(rest)));
   }
-  return { views, innerCommandLines, readsStdin, stdinInterpreter };
+  return { views, innerCommandLines, readsStdin, stdinInterpreter, xargsProgramFromInput };
+}
+
+/** The command string of `--command=CMD` or `--command CMD`, if any. */
+function longCommandOption(words: string[]): string | undefined {
+  for (let i = 1; i < words.length; i++) {
+    const w = words[i] as string;
+    if (w.startsWith('--command=')) return w.slice('--command='.length);
+    if (w === '--command') return words[i + 1];
+  }
+  return undefined;
+}
+
+/** xargs's replace string: `-I R`, `-IR`, `-i` / `--replace` (`{}`), `-iR`, `--replace=R`. */
+function xargsReplaceString(options: string[]): string | undefined {
+  for (let i = 0; i < options.length; i++) {
+    const w = options[i] as string;
+    if (w === '-I') return options[i + 1];
+    if (w.startsWith('-I')) return w.slice(2);
+    if (w === '-i' || w === '--replace') return '{}';
+    if (w.startsWith('--replace=')) return w.slice('--replace='.length);
+    if (w.startsWith('-i')) return w.slice(2);
+  }
+  return undefined;
+}
+
+/**
+ * Whether `command`, run by xargs with words from its input appended (or put in place of
+ * `replace`), gets its program from those words: a wrapper left with no command of its own
+ * (`xargs sudo`), a shell whose `-c` string is missing or templated (`xargs sh -c`,
+ * `xargs -I{} sh -c '{}'`) or that has no script, an interpreter with no program, or a program
+ * whose name is the replace string. Plain `xargs` runs `echo`.
+ */
+function runsProgramFromArguments(command: string[], replace: string | undefined): boolean {
+  const templated = (text: string | undefined): boolean =>
+    text === undefined || (replace !== undefined && replace !== '' && text.includes(replace));
+  let rest = command;
+  for (let step = 0; step < MAX_PEEL_STEPS; step++) {
+    if (rest.length === 0) return step > 0;
+    const first = rest[0] as string;
+    if (replace !== undefined && replace !== '' && first.includes(replace)) return true;
+    const name = posix.basename(first);
+    if (COMMAND_STRING_RUNNERS.has(name)) {
+      const flag = rest.findIndex((w, idx) => idx > 0 && /^-[A-Za-z]*c[A-Za-z]*$/.test(w));
+      if (flag > 0) return templated(rest[flag + 1]);
+      const long = NON_SCRIPT_OPERAND_RUNNERS.has(name) ? longCommandOption(rest) : undefined;
+      if (long !== undefined || rest.some((w) => w === '--command')) return templated(long);
+      return shellReadsStdin(name, rest);
+    }
+    const interpreter = interpreterProgram(rest);
+    if (interpreter !== undefined) {
+      const source = interpreter.source;
+      if (source.from === 'stdin') return true;
+      // A script operand counts only when the input names it (`xargs -I{} python3 {}`).
+      return source.from === 'inline' || source.from === 'operand' ? templated(source.text) : false;
+    }
+    const spec = WRAPPERS.get(name);
+    if (spec === undefined) return false;
+    rest = rest.slice(skipWrapperOptions(name, spec, rest, []));
+  }
+  return true;
 }
 
 /**

@@ -143,6 +143,8 @@ const rows: Row[] = [
   ['deny rule through timeout', dev, 'timeout 5 rm -r /tmp/x', false, 'no-rm', true],
   ['deny rule through bash -c', dev, "bash -c 'rm -r /tmp/x'", false, 'no-rm', true],
   ['deny rule through eval', dev, 'eval "rm -r /tmp/x"', false, 'no-rm', true],
+  ['deny rule through su --command=', dev, "su --command='rm -r /tmp/x' root", false, 'no-rm', true],
+  ['deny rule through runuser --command', dev, "runuser -u app --command 'rm -r /tmp/x'", false, 'no-rm', true],
   ['deny rule through find -exec', dev, 'find /tmp -exec rm {} +', false, 'no-rm', true],
   ['alias-scoped deny beats allow', web, 'sleep 5', false, 'prod-no-sleep', false],
   ['alias-scoped deny does not apply elsewhere', dev, 'sleep 5', true, 'read-only', false],
@@ -325,7 +327,7 @@ describe('PolicyEngine.decide — decision details', () => {
       it(`denies ${JSON.stringify(command)}`, () => {
         const decision = anything.decide(dev, command);
         expect(decision).toMatchObject({ allowed: false, rule: 'shell_from_stdin' });
-        expect(decision.reason).toContain(`the ${interpreter} interpreter with its program read from a pipe`);
+        expect(decision.reason).toContain(`takes the program it runs from a pipe (the ${interpreter} interpreter)`);
       });
     }
     // The program is on the command line or in a file; the pipe is data.
@@ -358,6 +360,44 @@ describe('PolicyEngine.decide — decision details', () => {
         expect(anything.decide(dev, command)).toMatchObject({ allowed: true, rule: 'all' });
       });
     }
+    // xargs appends its input to the command it runs: when that command is a wrapper with no
+    // command of its own, a shell without its string, or an interpreter without its program, the
+    // program comes from the pipe.
+    for (const [command, runner] of [
+      ['echo cmVib290 | base64 -d | xargs sudo', "'xargs sudo' runs its input"],
+      ['cat hosts | xargs -n1 env', "'xargs env' runs its input"],
+      ['cat x | xargs timeout 5', "'xargs timeout 5' runs its input"],
+      ['cat x | xargs sh -c', "'xargs sh -c' runs its input"],
+      ["cat x | xargs -I{} sh -c '{}'", "'xargs sh -c {}' runs its input"],
+      ["cat x | xargs -I % bash -c 'echo %'", "'xargs bash -c echo %' runs its input"],
+      ['cat x | xargs --replace sudo {}', "'xargs sudo {}' runs its input"],
+      ['cat x | xargs sh', 'a shell'],
+      ['cat x | xargs python3 -c', "'xargs python3 -c' runs its input"],
+      ['cat x | xargs -I{} python3 {}', "'xargs python3 {}' runs its input"],
+      ['cat x | xargs su -c', "'xargs su -c' runs its input"],
+      ['cat x | xargs -0 nice -n 5', "'xargs nice -n 5' runs its input"],
+    ] as const) {
+      it(`denies ${JSON.stringify(command)}`, () => {
+        const decision = anything.decide(dev, command);
+        expect(decision).toMatchObject({ allowed: false, rule: 'shell_from_stdin' });
+        expect(decision.reason).toContain(`takes the program it runs from a pipe (${runner})`);
+      });
+    }
+    for (const command of [
+      'cat x | xargs',
+      'cat pids | xargs kill',
+      'find . -name "*.log" | xargs rm -f',
+      'cat x | xargs -I{} cp {} /backup/',
+      "cat x | xargs sh -c 'echo $0'",
+      'cat x | xargs sh deploy.sh',
+      'cat x | xargs python3 tool.py',
+      'cat x | xargs sudo systemctl restart',
+    ]) {
+      it(`allows ${JSON.stringify(command)} (the program is on the command line)`, () => {
+        expect(anything.decide(dev, command)).toMatchObject({ allowed: true, rule: 'all' });
+      });
+    }
+
     it('an allow_substitution rule that names the interpreter lets it run', () => {
       const named = new PolicyEngine(
         policyFileSchema.parse({
