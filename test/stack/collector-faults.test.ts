@@ -21,15 +21,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeFleet } from '../helpers/fleet.js';
 import { startSession, type McpSession } from '../helpers/mcp-session.js';
 import { startSshd, type TestSshd } from '../helpers/sshd.js';
+import { allDocs, countDocs, eventually, type Json } from './collector-engines.js';
 import {
-  allDocs,
-  countDocs,
-  eventually,
+  freePort,
+  REPO_ROOT,
+  requireEngines,
+  startCollector,
   startRestartableElasticsearch,
-  type Json,
   type RestartableElasticsearch,
-} from './collector-engines.js';
-import { freePort, REPO_ROOT, requireEngines, startCollector, type RunningCollector } from './engines.js';
+  type RunningCollector,
+} from './engines.js';
 import { ok } from './kit.js';
 
 const ready = requireEngines('elasticsearch', 'otelcol');

@@ -15,6 +15,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
+  appendFileSync,
   chownSync,
   closeSync,
   cpSync,
@@ -370,7 +371,16 @@ interface Spawned {
 function startGroup(
   cmd: string,
   args: string[],
-  o: { logFile: string; marker: string; dir?: string; stdinPipe?: boolean; env?: NodeJS.ProcessEnv },
+  o: {
+    logFile: string;
+    marker: string;
+    /** Removed by stop() (and by the sweeper after a crashed run), unless keepDir. */
+    dir?: string;
+    /** stop() leaves `dir` in place: the caller starts the engine again on the same data. */
+    keepDir?: boolean;
+    stdinPipe?: boolean;
+    env?: NodeJS.ProcessEnv;
+  },
 ): Spawned {
   const fd = openSync(o.logFile, 'a');
   const child = spawn(cmd, args, {
@@ -407,7 +417,7 @@ function startGroup(
     // Children of the leader (e.g. the Elasticsearch server JVM) may outlive it briefly.
     killGroup(pgid, 'SIGKILL');
     liveGroups.delete(pgid);
-    if (o.dir) rmSync(o.dir, { recursive: true, force: true, maxRetries: 3 });
+    if (o.dir && !o.keepDir) rmSync(o.dir, { recursive: true, force: true, maxRetries: 3 });
     rmSync(record, { force: true });
   };
   return { child, logs, exited: () => exit ?? (spawnError ? `spawn error ${spawnError.message}` : undefined), stop };
@@ -472,63 +482,140 @@ const clusterReady = (url: string) =>
  * It has no ingest processors, no painless and no ILM: use startOpenSearch() for pipelines.
  */
 export async function startElasticsearch(opts: SearchEngineOptions = {}): Promise<SearchEngine> {
+  return withPortRetry('elasticsearch', async () => {
+    const node = await prepareElasticsearch(opts);
+    const proc = startGroup(node.cmd, node.args, { logFile: node.logFile, marker: node.conf, dir: node.dir });
+    try {
+      await waitForElasticsearch(node.url, proc, opts);
+    } catch (e) {
+      await proc.stop();
+      throw e;
+    }
+    const version = await elasticsearchVersion(node.url);
+    return { flavor: 'elasticsearch' as const, ...node, version, logs: proc.logs, stop: proc.stop };
+  });
+}
+
+export interface RestartableElasticsearch {
+  url: string;
+  version: string;
+  running(): boolean;
+  /** Stops the node (SIGTERM, as `docker stop` would), keeping its data. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port with the same data; resolves when the cluster is yellow. */
+  start(): Promise<void>;
+  /** Stops it for good and removes its directory. */
+  destroy(): Promise<void>;
+  logs(): string;
+}
+
+/**
+ * Elasticsearch 8 as startElasticsearch() starts it, whose data directory survives stop(): for
+ * outage tests that stop the node and start it again on the same port with the same data.
+ */
+export async function startRestartableElasticsearch(opts: SearchEngineOptions = {}): Promise<RestartableElasticsearch> {
+  const node = await prepareElasticsearch(opts);
+  let proc: Spawned | undefined;
+  const running = (): boolean => proc !== undefined && proc.exited() === undefined;
+  const start = async (): Promise<void> => {
+    if (running()) return;
+    appendFileSync(node.logFile, `---- start ${new Date().toISOString()} ----\n`);
+    const p = startGroup(node.cmd, node.args, {
+      logFile: node.logFile,
+      marker: node.conf,
+      dir: node.dir,
+      keepDir: true,
+    });
+    proc = p;
+    try {
+      await waitForElasticsearch(node.url, p, opts);
+    } catch (e) {
+      await p.stop();
+      throw e;
+    }
+  };
+  await start();
+  const version = await elasticsearchVersion(node.url);
+  return {
+    url: node.url,
+    version,
+    running,
+    stop: async () => proc?.stop(),
+    start,
+    destroy: async () => {
+      await proc?.stop();
+      rmSync(node.dir, { recursive: true, force: true, maxRetries: 3 });
+    },
+    logs: () => (proc ? proc.logs() : ''),
+  };
+}
+
+interface PreparedElasticsearch {
+  url: string;
+  port: number;
+  dir: string;
+  conf: string;
+  logFile: string;
+  cmd: string;
+  args: string[];
+}
+
+/** A fresh node directory (config, data, logs) on free ports, and the command that starts it. */
+async function prepareElasticsearch(opts: SearchEngineOptions): Promise<PreparedElasticsearch> {
   const es = mustHave('elasticsearch');
   sweepStaleInstances();
   const home = es.path;
   const runAs = es.info.runAs || undefined;
   const javaHome = es.info.javaHome ?? '';
-  return withPortRetry('elasticsearch', async () => {
-    const [port, transport] = [await freePort(), await freePort()];
-    const dir = mkdtempSync(join(tmpdir(), 'mcp-es-'));
-    const conf = join(dir, 'config');
-    cpSync(join(home, 'config'), conf, { recursive: true });
-    for (const d of ['data', 'logs', 'tmp']) mkdirSync(join(dir, d));
-    writeFileSync(
-      join(conf, 'elasticsearch.yml'),
-      [
-        'cluster.name: mcp-stack-tests',
-        'node.name: stack-test',
-        'discovery.type: single-node',
-        'network.host: 127.0.0.1',
-        `http.port: ${port}`,
-        `transport.port: ${transport}`,
-        `path.data: ${join(dir, 'data')}`,
-        `path.logs: ${join(dir, 'logs')}`,
-        'xpack.security.enabled: false',
-        'cluster.routing.allocation.disk.threshold_enabled: false',
-        'action.destructive_requires_name: false',
-        '',
-      ].join('\n'),
-    );
-    const heap = opts.heapMb ?? 512;
-    mkdirSync(join(conf, 'jvm.options.d'), { recursive: true });
-    writeFileSync(join(conf, 'jvm.options.d', 'heap.options'), `-Xms${heap}m\n-Xmx${heap}m\n`);
-    if (runAs) {
-      const { uid, gid } = idOf(runAs);
-      chownTree(dir, uid, gid);
-    }
-    // The ES_PATH_CONF=<dir> argument doubles as the marker the stale sweeper looks for.
-    const envArgs = [`ES_JAVA_HOME=${javaHome}`, `ES_PATH_CONF=${conf}`, `ES_TMPDIR=${join(dir, 'tmp')}`];
-    const bin = join(home, 'bin/elasticsearch');
-    const [cmd, args] = runAs ? ['runuser', ['-u', runAs, '--', 'env', ...envArgs, bin]] : ['env', [...envArgs, bin]];
-    const proc = startGroup(cmd, args, { logFile: join(dir, 'console.log'), marker: conf, dir });
-    const url = `http://127.0.0.1:${port}`;
-    try {
-      await waitUntil('elasticsearch', () => clusterReady(url), {
-        timeoutMs: opts.readyTimeoutMs ?? 120_000,
-        exited: proc.exited,
-        logs: proc.logs,
-      });
-    } catch (e) {
-      await proc.stop();
-      throw e;
-    }
-    const nodes = (await (await fetch(`${url}/_nodes/_local?filter_path=nodes.*.version`)).json()) as {
-      nodes: Record<string, { version: string }>;
-    };
-    const version = Object.values(nodes.nodes)[0]?.version ?? 'unknown';
-    return { flavor: 'elasticsearch' as const, url, port, version, dir, logs: proc.logs, stop: proc.stop };
+  const [port, transport] = [await freePort(), await freePort()];
+  const dir = mkdtempSync(join(tmpdir(), 'mcp-es-'));
+  const conf = join(dir, 'config');
+  cpSync(join(home, 'config'), conf, { recursive: true });
+  for (const d of ['data', 'logs', 'tmp']) mkdirSync(join(dir, d));
+  writeFileSync(
+    join(conf, 'elasticsearch.yml'),
+    [
+      'cluster.name: mcp-stack-tests',
+      'node.name: stack-test',
+      'discovery.type: single-node',
+      'network.host: 127.0.0.1',
+      `http.port: ${port}`,
+      `transport.port: ${transport}`,
+      `path.data: ${join(dir, 'data')}`,
+      `path.logs: ${join(dir, 'logs')}`,
+      'xpack.security.enabled: false',
+      'cluster.routing.allocation.disk.threshold_enabled: false',
+      'action.destructive_requires_name: false',
+      '',
+    ].join('\n'),
+  );
+  const heap = opts.heapMb ?? 512;
+  mkdirSync(join(conf, 'jvm.options.d'), { recursive: true });
+  writeFileSync(join(conf, 'jvm.options.d', 'heap.options'), `-Xms${heap}m\n-Xmx${heap}m\n`);
+  if (runAs) {
+    const { uid, gid } = idOf(runAs);
+    chownTree(dir, uid, gid);
+  }
+  // The ES_PATH_CONF=<dir> argument doubles as the marker the stale sweeper looks for.
+  const envArgs = [`ES_JAVA_HOME=${javaHome}`, `ES_PATH_CONF=${conf}`, `ES_TMPDIR=${join(dir, 'tmp')}`];
+  const bin = join(home, 'bin/elasticsearch');
+  const [cmd, args] = runAs ? ['runuser', ['-u', runAs, '--', 'env', ...envArgs, bin]] : ['env', [...envArgs, bin]];
+  return { url: `http://127.0.0.1:${port}`, port, dir, conf, logFile: join(dir, 'console.log'), cmd, args };
+}
+
+function waitForElasticsearch(url: string, proc: Spawned, opts: SearchEngineOptions): Promise<void> {
+  return waitUntil('elasticsearch', () => clusterReady(url), {
+    timeoutMs: opts.readyTimeoutMs ?? 120_000,
+    exited: proc.exited,
+    logs: proc.logs,
   });
+}
+
+async function elasticsearchVersion(url: string): Promise<string> {
+  const nodes = (await (await fetch(`${url}/_nodes/_local?filter_path=nodes.*.version`)).json()) as {
+    nodes: Record<string, { version: string }>;
+  };
+  return Object.values(nodes.nodes)[0]?.version ?? 'unknown';
 }
 
 /**
