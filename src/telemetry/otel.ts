@@ -24,7 +24,6 @@ import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from './semconv.js';
 export interface OtelRuntime {
   /** Sink turning events into log records; absent when no logs endpoint is configured. */
   logSink?: TelemetrySink;
-  tracesExported: boolean;
   /** Flushes and stops exporters, bounded so a hanging collector cannot stall shutdown. */
   shutdown(timeoutMs?: number): Promise<void>;
 }
@@ -91,7 +90,6 @@ export function startOpenTelemetry({ env, version, warn }: OtelOptions): OtelRun
 
   return {
     ...(logSink ? { logSink } : {}),
-    tracesExported: tracesEndpoint,
     shutdown: async (timeoutMs = 5000) => {
       const done = Promise.allSettled([tracerProvider.shutdown(), loggerProvider?.shutdown()]);
       await Promise.race([done, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
