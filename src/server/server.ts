@@ -54,8 +54,8 @@ export async function serveStdio(
   server: McpServer,
   hooks: { flushTelemetry: () => void; onShutdown: () => Promise<void> },
 ): Promise<void> {
-  const { onShutdown } = hooks;
-  const transport = new AuditFirstStdioTransport(hooks.flushTelemetry);
+  const { flushTelemetry, onShutdown } = hooks;
+  const transport = new AuditFirstStdioTransport(flushTelemetry);
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
