@@ -127,6 +127,8 @@ async function runCase(name: CaseName, kind: SinkKind, otlpUrl: string): Promise
           env: process.env,
           version: 'bench',
           warn: () => undefined,
+          // Delivery is counted from the receiver's side (the "OTel records delivered" column).
+          dropped: () => undefined,
         })
       : undefined;
   for (let r = 0; r < REPEATS + 1; r++) {

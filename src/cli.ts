@@ -204,6 +204,8 @@ async function main(argv: string[]): Promise<number> {
     // OTel's own complaints go to stderr only, never back into OTel.
     warn: (message) =>
       stderr.write({ type: 'error', level: 'warn', msg: 'otel_warning', error: message, ts: unixSecondsNow() }),
+    dropped: (message) =>
+      stderr.write({ type: 'error', level: 'warn', msg: 'otel_records_dropped', error: message, ts: unixSecondsNow() }),
   });
   if (otel?.logSink) bus.add(otel.logSink);
   let orchestrator: Orchestrator | undefined;

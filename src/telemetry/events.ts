@@ -165,7 +165,9 @@ export const errorEvent = z
     level: z.enum(['error', 'warn']).describe('`error` or `warn`'),
     msg: z
       .string()
-      .describe('Identifier, e.g. `run_exception`, `network_blocked`, `config_invalid`, `config_reload_failed`'),
+      .describe(
+        'Identifier, e.g. `run_exception`, `network_blocked`, `config_invalid`, `config_reload_failed`, `otel_warning`, `otel_records_dropped`',
+      ),
     error: z.string().describe('Human-readable details'),
     issues: z
       .array(configIssue)

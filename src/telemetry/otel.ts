@@ -7,7 +7,15 @@
  * ids for correlation; they are exported only when an endpoint is set. No console exporter is
  * ever installed: it would write to stdout and corrupt the MCP stream.
  */
-import { context, diag, DiagLogLevel, propagation, trace, type DiagLogger } from '@opentelemetry/api';
+import {
+  context,
+  diag,
+  DiagLogLevel,
+  propagation,
+  trace,
+  type DiagLogger,
+  type MeterProvider,
+} from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -15,9 +23,15 @@ import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
-import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  type BufferConfig,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import type { TelemetrySink } from './bus.js';
 import type { StampedEvent } from './events.js';
+import { DropReporter, dropCountingMeterProvider } from './otel-drops.js';
 import { toLogRecord } from './otel-log-record.js';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from './semconv.js';
 
@@ -33,6 +47,8 @@ export interface OtelOptions {
   version: string;
   /** Where OTel's own warnings go (export failures and the like). */
   warn: (message: string) => void;
+  /** Where a count of records dropped before export goes (a full OTLP queue); at most every 10 s. */
+  dropped: (message: string) => void;
 }
 
 function positiveEnvInt(value: string | undefined, fallback: number): number {
@@ -44,7 +60,7 @@ function isSet(value: string | undefined): value is string {
   return value !== undefined && value.trim() !== '';
 }
 
-export function startOpenTelemetry({ env, version, warn }: OtelOptions): OtelRuntime | undefined {
+export function startOpenTelemetry({ env, version, warn, dropped }: OtelOptions): OtelRuntime | undefined {
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return undefined;
   for (const name of ['OTEL_TRACES_EXPORTER', 'OTEL_LOGS_EXPORTER'] as const) {
     if (env[name]?.includes('console')) warn(`${name}=console ignored: stdout belongs to MCP; use an OTLP endpoint`);
@@ -58,7 +74,16 @@ export function startOpenTelemetry({ env, version, warn }: OtelOptions): OtelRun
   const tracesEndpoint = isSet(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) || isSet(env.OTEL_EXPORTER_OTLP_ENDPOINT);
   const logsEndpoint = isSet(env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT) || isSet(env.OTEL_EXPORTER_OTLP_ENDPOINT);
 
-  const spanProcessors: SpanProcessor[] = tracesEndpoint ? [new BatchSpanProcessor(new OTLPTraceExporter())] : [];
+  const logQueueSize = positiveEnvInt(env.OTEL_BLRP_MAX_QUEUE_SIZE, 16_384);
+  const drops = new DropReporter(dropped, {
+    'log records': logQueueSize,
+    spans: positiveEnvInt(env.OTEL_BSP_MAX_QUEUE_SIZE, 2048),
+  });
+  const selfObsMeterProvider = dropCountingMeterProvider((signal, count) => drops.add(signal, count));
+  const spanConfig: BufferConfig & { selfObsMeterProvider: MeterProvider } = { selfObsMeterProvider };
+  const spanProcessors: SpanProcessor[] = tracesEndpoint
+    ? [new BatchSpanProcessor(new OTLPTraceExporter(), spanConfig)]
+    : [];
   const tracerProvider = new BasicTracerProvider({ resource, spanProcessors });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
@@ -73,9 +98,10 @@ export function startOpenTelemetry({ env, version, warn }: OtelOptions): OtelRun
         new BatchLogRecordProcessor({
           exporter: new OTLPLogExporter(),
           // The default 2048-record queue drops half a burst; sdk-logs ignores OTEL_BLRP_* here.
-          maxQueueSize: positiveEnvInt(env.OTEL_BLRP_MAX_QUEUE_SIZE, 16_384),
+          maxQueueSize: logQueueSize,
           maxExportBatchSize: positiveEnvInt(env.OTEL_BLRP_MAX_EXPORT_BATCH_SIZE, 512),
           scheduledDelayMillis: positiveEnvInt(env.OTEL_BLRP_SCHEDULE_DELAY, 1000),
+          selfObsMeterProvider,
         }),
       ],
     });
@@ -93,6 +119,7 @@ export function startOpenTelemetry({ env, version, warn }: OtelOptions): OtelRun
     shutdown: async (timeoutMs = 5000) => {
       const done = Promise.allSettled([tracerProvider.shutdown(), loggerProvider?.shutdown()]);
       await Promise.race([done, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+      drops.flush();
     },
   };
 }

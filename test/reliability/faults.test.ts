@@ -160,4 +160,39 @@ describe('a broken OTLP endpoint', () => {
       await s.exited;
     });
   }
+
+  it('a full OTLP queue: the records dropped are counted on stderr, once, and no stderr line is lost', async () => {
+    // Queues of 4 records behind a collector that never answers: the first export holds a batch,
+    // the queues fill within two commands, and everything after is dropped by the SDK.
+    const s = await spawnServer(fleet.configDir, {
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: hanging.url,
+        OTEL_BLRP_MAX_QUEUE_SIZE: '4',
+        OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: '4',
+        OTEL_BSP_MAX_QUEUE_SIZE: '4',
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '4',
+      },
+    });
+    for (let i = 0; i < 10; i++) {
+      const r = await s.call('ssh_run', { alias: 'ok', command: `echo burst-${i}` });
+      expect(r.structuredContent).toMatchObject({ exit_code: 0 });
+    }
+    await s.close();
+    expect(await s.exited).toEqual({ code: 0, signal: null });
+    const lines = s.lines();
+    expect(lines.filter((l) => l.type === 'audit')).toHaveLength(10);
+    const drops = lines.filter((l) => l.type === 'error' && l.msg === 'otel_records_dropped');
+    const text = drops.map((l) => String(l.error)).join('\n');
+    // One line per signal (reported at most every 10 s, and at shutdown).
+    expect(drops.map((l) => String(l.error).replace(/^\d+ /, '').split(' dropped')[0]).sort(), text).toEqual([
+      'log records',
+      'spans',
+    ]);
+    expect(text).toMatch(
+      /^\d+ log records dropped before export: the OTLP queue \(4\) was full; raise OTEL_BLRP_MAX_QUEUE_SIZE/m,
+    );
+    // 10 commands emit 50 log records and 50 spans; at most a few batches of 4 left the queues.
+    for (const l of drops) expect(Number(String(l.error).split(' ')[0])).toBeGreaterThan(20);
+    for (const l of drops) expect(l).toMatchObject({ level: 'warn' });
+  });
 });
