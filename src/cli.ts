@@ -198,6 +198,11 @@ async function main(argv: string[]): Promise<number> {
   const chained = values['audit-chain'] === true || /^(1|true|yes)$/i.test(env.MCP_SSH_AUDIT_CHAIN ?? '');
   const chainKey = env.MCP_SSH_AUDIT_CHAIN_KEY === '' ? undefined : env.MCP_SSH_AUDIT_CHAIN_KEY;
   const bus = new TelemetryBus([stderr], chained ? new AuditChain(chainKey) : undefined);
+  let orchestrator: Orchestrator | undefined;
+  const metrics =
+    metricsAddr !== undefined && metricsAddr !== ''
+      ? new MetricsSink(() => orchestrator?.pool.activeSessions ?? 0)
+      : undefined;
   const otel = startOpenTelemetry({
     env,
     version: VERSION,
@@ -206,12 +211,11 @@ async function main(argv: string[]): Promise<number> {
       stderr.write({ type: 'error', level: 'warn', msg: 'otel_warning', error: message, ts: unixSecondsNow() }),
     dropped: (message) =>
       stderr.write({ type: 'error', level: 'warn', msg: 'otel_records_dropped', error: message, ts: unixSecondsNow() }),
+    ...(metrics ? { countDropped: (signal, count) => metrics.countOtlpDropped(signal, count) } : {}),
   });
   if (otel?.logSink) bus.add(otel.logSink);
-  let orchestrator: Orchestrator | undefined;
   let metricsServer: Server | undefined;
-  if (metricsAddr !== undefined && metricsAddr !== '') {
-    const metrics = new MetricsSink(() => orchestrator?.pool.activeSessions ?? 0);
+  if (metrics && metricsAddr) {
     bus.add(metrics);
     metricsServer = (await startMetricsServer(metrics.registry, parseMetricsAddress(metricsAddr))).server;
   }

@@ -6,6 +6,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { TelemetrySink } from './bus.js';
 import { SECURITY_EVENT_TYPES, type AuditEvent, type StampedEvent } from './events.js';
+import type { DropSignal } from './otel-drops.js';
 
 /** `status` label of ssh_commands_total. */
 export type CommandStatus = 'success' | 'failure' | 'timeout' | 'cancelled' | 'error' | 'denied';
@@ -27,6 +28,7 @@ export class MetricsSink implements TelemetrySink {
   private readonly authFailures: Counter<'alias'>;
   private readonly violations: Counter<'violation_type'>;
   private readonly reloads: Counter;
+  private readonly otelDropped: Counter<'signal'>;
 
   /** `activeSessions` reports commands holding a connection slot right now. */
   constructor(activeSessions: () => number) {
@@ -72,6 +74,13 @@ export class MetricsSink implements TelemetrySink {
       help: 'Successful configuration reloads',
       registers,
     });
+    this.otelDropped = new Counter({
+      name: 'ssh_telemetry_otlp_dropped_total',
+      help: 'OTLP log records and spans dropped before export because the export queue was full',
+      labelNames: ['signal'],
+      registers,
+    });
+    for (const signal of ['logs', 'spans']) this.otelDropped.inc({ signal }, 0);
     new Gauge({
       name: 'ssh_active_sessions',
       help: 'SSH commands currently holding a session',
@@ -90,6 +99,11 @@ export class MetricsSink implements TelemetrySink {
     ]) {
       this.registry.removeSingleMetric(name);
     }
+  }
+
+  /** Records the OTel SDK dropped (see otel-drops.ts); they are not events, so not on the bus. */
+  countOtlpDropped(signal: DropSignal, count: number): void {
+    this.otelDropped.inc({ signal: signal === 'spans' ? 'spans' : 'logs' }, count);
   }
 
   write(event: StampedEvent): void {

@@ -31,7 +31,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import type { TelemetrySink } from './bus.js';
 import type { StampedEvent } from './events.js';
-import { DropReporter, dropCountingMeterProvider } from './otel-drops.js';
+import { DropReporter, dropCountingMeterProvider, type DropSignal } from './otel-drops.js';
 import { toLogRecord } from './otel-log-record.js';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from './semconv.js';
 
@@ -49,6 +49,8 @@ export interface OtelOptions {
   warn: (message: string) => void;
   /** Where a count of records dropped before export goes (a full OTLP queue); at most every 10 s. */
   dropped: (message: string) => void;
+  /** Told of every drop as it happens (for a counter). */
+  countDropped?: (signal: DropSignal, count: number) => void;
 }
 
 function positiveEnvInt(value: string | undefined, fallback: number): number {
@@ -60,7 +62,13 @@ function isSet(value: string | undefined): value is string {
   return value !== undefined && value.trim() !== '';
 }
 
-export function startOpenTelemetry({ env, version, warn, dropped }: OtelOptions): OtelRuntime | undefined {
+export function startOpenTelemetry({
+  env,
+  version,
+  warn,
+  dropped,
+  countDropped,
+}: OtelOptions): OtelRuntime | undefined {
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return undefined;
   for (const name of ['OTEL_TRACES_EXPORTER', 'OTEL_LOGS_EXPORTER'] as const) {
     if (env[name]?.includes('console')) warn(`${name}=console ignored: stdout belongs to MCP; use an OTLP endpoint`);
@@ -79,7 +87,10 @@ export function startOpenTelemetry({ env, version, warn, dropped }: OtelOptions)
     'log records': logQueueSize,
     spans: positiveEnvInt(env.OTEL_BSP_MAX_QUEUE_SIZE, 2048),
   });
-  const selfObsMeterProvider = dropCountingMeterProvider((signal, count) => drops.add(signal, count));
+  const selfObsMeterProvider = dropCountingMeterProvider((signal, count) => {
+    drops.add(signal, count);
+    countDropped?.(signal, count);
+  });
   const spanConfig: BufferConfig & { selfObsMeterProvider: MeterProvider } = { selfObsMeterProvider };
   const spanProcessors: SpanProcessor[] = tracesEndpoint
     ? [new BatchSpanProcessor(new OTLPTraceExporter(), spanConfig)]

@@ -164,6 +164,7 @@ describe('a broken OTLP endpoint', () => {
   it('a full OTLP queue: the records dropped are counted on stderr, once, and no stderr line is lost', async () => {
     // Queues of 4 records behind a collector that never answers: the first export holds a batch,
     // the queues fill within two commands, and everything after is dropped by the SDK.
+    const metricsPort = await freePort();
     const s = await spawnServer(fleet.configDir, {
       env: {
         OTEL_EXPORTER_OTLP_ENDPOINT: hanging.url,
@@ -172,11 +173,18 @@ describe('a broken OTLP endpoint', () => {
         OTEL_BSP_MAX_QUEUE_SIZE: '4',
         OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '4',
       },
+      args: ['--metrics-addr', `127.0.0.1:${metricsPort}`],
     });
     for (let i = 0; i < 10; i++) {
       const r = await s.call('ssh_run', { alias: 'ok', command: `echo burst-${i}` });
       expect(r.structuredContent).toMatchObject({ exit_code: 0 });
     }
+    // Prometheus sees every drop as it happens (the stderr line waits for its interval).
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const counted = (signal: string): number =>
+      Number(new RegExp(`^ssh_telemetry_otlp_dropped_total\\{signal="${signal}"\\} (\\d+)`, 'm').exec(metrics)?.[1]);
+    expect(counted('logs'), metrics).toBeGreaterThan(20);
+    expect(counted('spans'), metrics).toBeGreaterThan(20);
     await s.close();
     expect(await s.exited).toEqual({ code: 0, signal: null });
     const lines = s.lines();
