@@ -6,8 +6,9 @@
  *
  * Each entry says how the interpreter is told where its program is: options that carry it
  * inline (`python -c`, `perl -e`, `node --eval`), options that name a program file (`awk -f`,
- * `php -f`, `R --file`), and what its first operand is. Unknown options are assumed to take no
- * value, which can only turn an operand into "no program given": the stricter answer.
+ * `php -f`, `R --file`), and what its first operand is. Options not listed are taken to have
+ * no value, so the word after one would be read as the script: list every option of an
+ * interpreter that takes a separate value.
  */
 import { posix } from 'node:path';
 
