@@ -136,7 +136,8 @@ function summarise(lines: Record<string, unknown>[], say: Say, paint: Paint): vo
   say(`  security events:     ${count((l) => l.type === 'security_event')} (${securityTypes.join(', ') || 'none'})`);
   say(`  progress lines:      ${count((l) => l.type === 'progress')}`);
   say();
-  say(`Filter the trail with jq, e.g.:  jq -c 'select(.type=="audit")'`);
+  say(`Filter the trail with jq, e.g.:  jq -c 'select(.type=="audit")'   (executions)`);
+  say(`                                  jq -c 'select(.alias=="web1")'   (one host's whole trail)`);
 }
 
 function untilSignal(): Promise<void> {
