@@ -5,6 +5,7 @@
  */
 import type { ConfigDirs } from './config/load.js';
 import { ConfigError } from './config/errors.js';
+import { lintPolicy } from './policy/lint.js';
 import { buildSnapshot } from './tasks/snapshot.js';
 import type { EventEmitter } from './telemetry/events.js';
 
@@ -25,6 +26,8 @@ export async function runHealthCheck(
     lines.push(
       `config ok: ${snap.config.hosts.length} hosts, ${snap.config.credentials.size} credentials, ${snap.config.policy.rules.length} rules (${dirs.configDir})`,
     );
+    // Warnings, not errors: the policy works, but may admit less (or check less) than it reads.
+    lines.push(...lintPolicy(snap.config.policy).map((w) => `policy warning: ${w}`));
   } catch (err) {
     ok = false;
     lines.push(

@@ -5,6 +5,8 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { UNSUPPORTED_CONSTRUCTS } from '../policy/shell/ast.js';
+import { isBuiltinRuleCode } from '../policy/rule-codes.js';
 
 export const ALIAS_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
 /** RFC 1123 host name: labels of letters, digits and hyphens, dots between, 253 chars max. */
@@ -127,10 +129,42 @@ export const ruleSchema = z
     aliases: z.array(z.string().min(1)).default(['*']),
     tags: z.array(z.string().min(1)).default([]),
     commands: z.array(z.string().min(1)).min(1),
-    /** Allow `$(...)`, backticks, `<(...)` and here-docs for commands this rule matches. */
+    /**
+     * Legacy: send commands this rule matches unchecked when they use `$(...)`, backticks,
+     * `<(...)`, here-docs or here-strings (= allow_syntax of those four, plus allow_exec).
+     */
     allow_substitution: z.boolean().default(false),
+    /**
+     * Constructs outside the parsed subset (docs/policy.md) that commands this rule matches may
+     * use; such a command is sent as written, unchecked. `*` for any construct.
+     */
+    allow_syntax: z
+      .array(z.enum(['*', ...UNSUPPORTED_CONSTRUCTS]))
+      .default([])
+      .describe('construct names such as command_substitution or parameter_expansion, or *'),
+    /** Exec-capable options and programs reading their program from stdin, for programs this rule names literally. */
+    allow_exec: z.boolean().default(false),
+    /** Files the commands this rule admits may write: output redirections and write options (globs). */
+    write_paths: z.array(z.string().min(1)).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((rule, ctx) => {
+    for (const key of ['name', 'id'] as const) {
+      const value = rule[key];
+      if (value !== undefined && isBuiltinRuleCode(value))
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `'${value}' is a code the policy itself reports; give the rule another ${key}`,
+        });
+    }
+    if (rule.action === 'deny' && (rule.allow_exec || rule.write_paths.length > 0 || rule.allow_syntax.length > 0))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['action'],
+        message: 'allow_exec, write_paths and allow_syntax only mean something on allow rules',
+      });
+  });
 
 export const policyFileSchema = z
   .object({

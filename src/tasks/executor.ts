@@ -103,6 +103,8 @@ export class CommandExecutor {
     }
     const limits = snap.policy.limitsFor({ alias: host.alias, tags: host.tags });
     const task = tasks.create(host.alias, req.command, hash, req.async, limits.task_result_ttl);
+    // What goes over SSH is the print of the checked tree; the trail says when it differs.
+    const sent = decision.sent ?? req.command;
     emitter.emit({
       type: 'policy_decision',
       alias: host.alias,
@@ -110,12 +112,14 @@ export class CommandExecutor {
       allowed: true,
       rule: decision.rule,
       task_id: task.id,
+      ...(sent !== req.command ? { sent_hash: commandHash(sent) } : {}),
+      ...(decision.unchecked ? { unchecked: true } : {}),
     });
     if (req.signal) {
       if (req.signal.aborted) task.abort.abort(req.signal.reason);
       else req.signal.addEventListener('abort', () => task.abort.abort(req.signal?.reason), { once: true });
     }
-    const done = this.run(snap, host, task, limits, req.onProgress);
+    const done = this.run(snap, host, task, sent, limits, req.onProgress);
     return { allowed: true, alias: host.alias, hash, decision, task, limits, done };
   }
 
@@ -127,6 +131,7 @@ export class CommandExecutor {
     snap: RuntimeSnapshot,
     host: HostConfig,
     task: Task,
+    sent: string,
     limits: EffectiveLimits,
     onProgress?: (u: ProgressUpdate) => void,
   ): Promise<TaskResult> {
@@ -150,7 +155,7 @@ export class CommandExecutor {
         this.deps.emitter.emit({ type: 'progress', ...update, alias: host.alias });
         onProgress?.(update);
       };
-      const { exec, failure, targetIp } = await this.execute(snap, host, task, limits, progress);
+      const { exec, failure, targetIp } = await this.execute(snap, host, task, sent, limits, progress);
       const result = this.resultOf(host, task, exec, failure, targetIp);
       if (result.error) markError(taskSpan, failure);
       taskSpan.setAttribute(ATTR_PROCESS_EXIT_CODE, result.exit_code);
@@ -167,6 +172,8 @@ export class CommandExecutor {
     snap: RuntimeSnapshot,
     host: HostConfig,
     task: Task,
+    /** The print of the checked command: what goes over SSH. */
+    sent: string,
     limits: EffectiveLimits,
     progress: (phase: ProgressPhase) => void,
   ): Promise<{ exec?: ExecResult; failure?: unknown; targetIp: string | null }> {
@@ -193,7 +200,7 @@ export class CommandExecutor {
           const exec = await inSpan('run', {}, async () => {
             const ticker = setInterval(() => progress('running'), PROGRESS_INTERVAL_MS);
             try {
-              return await execCommand(lease.connection, task.command, {
+              return await execCommand(lease.connection, sent, {
                 maxOutputBytes: limits.max_output_bytes,
                 timeoutMs: limits.max_seconds * 1000,
                 signal: task.abort.signal,

@@ -63,8 +63,20 @@ export const policyDecisionEvent = z
       .string()
       .optional()
       .describe(
-        'Additive: what decided — the allow/deny rule name (or `id`, or `rules[i]`), `default_deny`, `deny_substrings`, `command_substitution`, `parse_error`, `empty_command`',
+        'Additive: what decided — the allow/deny rule names (or `id`, or `rules[i]`; several joined by `, `), or a built-in code: ' +
+          '`default_deny`, `deny_substrings`, `parse_error`, `empty_command`, `shell_from_stdin`, `exec_option`, `unknown_argument`, ' +
+          '`unknown_program`, `write_denied`, `nesting_too_deep`, `unsupported_syntax:<construct>` (docs/policy.md)',
       ),
+    sent_hash: z
+      .string()
+      .optional()
+      .describe(
+        'Additive, allowed only: first 12 hex digits of the SHA-256 of the text sent to the host, when it differs from the command (the canonical print of what was checked)',
+      ),
+    unchecked: z
+      .literal(true)
+      .optional()
+      .describe("Additive, allowed only: the command was sent as written, unchecked, under a rule's allow_syntax"),
     ...correlation,
     ...chain,
   })

@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeFleet } from '../helpers/fleet.js';
+import { DEFAULT_TEST_POLICY, makeFleet, type Fleet } from '../helpers/fleet.js';
 import { startSession, textOf, type McpSession } from '../helpers/mcp-session.js';
 import { startSshd, type TestSshd } from '../helpers/sshd.js';
 
@@ -16,6 +16,17 @@ function sharedFile(): string {
   const dir = mkdtempSync(join(tmpdir(), 'mcp-ssh-concurrency-'));
   chmodSync(dir, 0o777);
   return join(dir, 'F');
+}
+
+/** The test policy plus the one file the markers append to (redirections need write_paths). */
+function allowMarkers(fleet: Fleet, file: string): void {
+  fleet.writePolicy({
+    ...DEFAULT_TEST_POLICY,
+    rules: [
+      ...DEFAULT_TEST_POLICY.rules,
+      { name: 'markers', action: 'allow', commands: ['echo *'], write_paths: [file] },
+    ],
+  });
 }
 
 function marker(file: string, id: string): string {
@@ -69,6 +80,7 @@ describe('concurrency limits against a real sshd', () => {
   it('--max-per-host 2: five commands on one alias, never more than two at once, all five finish', async () => {
     const file = sharedFile();
     const fleet = makeFleet([sshd], [{ alias: 'one', sshd }]);
+    allowMarkers(fleet, file);
     const s = await startSession(fleet.configDir, { args: ['--max-per-host', '2'] });
     try {
       const ids = ['a', 'b', 'c', 'd', 'e'];
@@ -94,6 +106,7 @@ describe('concurrency limits against a real sshd', () => {
       [sshd],
       aliases.map((alias) => ({ alias, sshd })),
     );
+    allowMarkers(fleet, file);
     const s = await startSession(fleet.configDir, { args: ['--max-concurrency', '3'] });
     try {
       const ids = aliases.flatMap((alias) => [`${alias}-1`, `${alias}-2`]);

@@ -1,15 +1,15 @@
 /**
  * Property-based fuzzing (fast-check) of the three parsers that face untrusted input: the
- * command scanner, the policy engine and the config loader. Bounded run counts and a fixed
+ * shell parser, the policy engine and the config loader. Bounded run counts and a fixed
  * seed keep CI fast and failures reproducible; set FUZZ_RUNS (and FUZZ_SEED) for a longer
  * hunt, e.g. `FUZZ_RUNS=20000 npx vitest run test/reliability/fuzz.test.ts`.
  *
- * - parseCommand never throws, whatever the text;
+ * - parseScript never throws, whatever the text, and what it accepts prints to text it accepts;
  * - PolicyEngine.decide never throws, and never allows a command that contains a deny
- *   substring, raw or after normalisation;
- * - deny payloads hidden with the tricks the normaliser documents (quotes, escapes, $IFS,
- *   empty positional parameters, brace expansion, paths, wrappers, nested shells,
- *   substitutions) are never allowed, even by a policy that allows everything else;
+ *   substring, raw or in the text it sends;
+ * - deny payloads hidden with quotes, escapes, $IFS, empty positional parameters, brace
+ *   expansion, paths, wrappers, nested shells or substitutions are never allowed, even by a
+ *   policy that allows every top-level command;
  * - loadConfig on random YAML resolves to a config or rejects with a ConfigError, never
  *   anything else.
  */
@@ -22,9 +22,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/errors.js';
 import { loadConfig, type ConfigDirs } from '../../src/config/load.js';
 import { policyFileSchema } from '../../src/config/schema.js';
-import { parseCommand } from '../../src/policy/command-parse.js';
 import { PolicyEngine } from '../../src/policy/engine.js';
-import { normalizeWhole } from '../../src/policy/normalize.js';
+import { parseScript } from '../../src/policy/shell/parse.js';
+import { printScript } from '../../src/policy/shell/print.js';
 import { RecordingEmitter } from '../helpers/recording-emitter.js';
 import { embed, payload } from './helpers/deny-payloads.js';
 
@@ -51,11 +51,11 @@ const shellText = fc
 
 /** Literal deny substrings (globs are covered by the unit tests). */
 const DENY = ['rm -rf /', 'reboot', 'mkfs ', 'shutdown', 'dd if=/dev/zero'];
-/** Allows everything, substitutions included: only the deny machinery stands between a payload and the host. */
+/** Allows every top-level command: only the deny machinery and the parser stand between a payload and the host. */
 const ALLOW_ALL = new PolicyEngine(
   policyFileSchema.parse({
     limits: { deny_substrings: DENY },
-    rules: [{ name: 'anything', action: 'allow', commands: ['*'], allow_substitution: true }],
+    rules: [{ name: 'anything', action: 'allow', commands: ['*'] }],
   }),
 );
 /** The same payloads must also be caught by deny rules alone (no deny_substrings). */
@@ -67,25 +67,25 @@ const DENY_RULES_ONLY = new PolicyEngine(
         action: 'deny',
         commands: ['reboot*', 'shutdown *', 'rm -rf *', 'mkfs*', 'dd *'],
       },
-      { name: 'anything', action: 'allow', commands: ['*'], allow_substitution: true },
+      { name: 'anything', action: 'allow', commands: ['*'] },
     ],
   }),
 );
 const TARGET = { alias: 'web1', tags: ['web'] };
 
-describe('fuzz: command parser', () => {
-  it('never throws, and splits into non-empty trimmed segments', () => {
+describe('fuzz: shell parser', () => {
+  it('never throws, and what it accepts prints to text it reads back the same', () => {
     fc.assert(
       fc.property(fc.oneof(shellText, fc.string({ unit: 'binary', maxLength: 200 })), (command) => {
-        const parsed = parseCommand(command);
-        if (parsed.ok) {
-          for (const s of parsed.segments) {
-            expect(s.raw).toBe(s.raw.trim());
-            expect(s.raw.length).toBeGreaterThan(0);
-          }
-        } else {
-          expect(typeof parsed.error).toBe('string');
+        const parsed = parseScript(command);
+        if (!parsed.ok) {
+          expect(typeof parsed.error.message).toBe('string');
+          return;
         }
+        const printed = printScript(parsed.script);
+        const again = parseScript(printed);
+        expect(again.ok, printed).toBe(true);
+        if (again.ok) expect(printScript(again.script)).toBe(printed);
       }),
       params(),
     );
@@ -95,9 +95,9 @@ describe('fuzz: command parser', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 5000 }),
-        fc.constantFrom('$(', '"$(', '<(', '`', "'", '"'),
+        fc.constantFrom('$(', '"$(', '<(', '`', "'", '"', '(', '{ ', '${'),
         (depth, open) => {
-          const parsed = parseCommand(`echo ${open.repeat(depth)}x`);
+          const parsed = parseScript(`echo ${open.repeat(depth)}x`);
           expect(typeof parsed.ok).toBe('boolean');
         },
       ),
@@ -107,7 +107,7 @@ describe('fuzz: command parser', () => {
 });
 
 describe('fuzz: policy engine', () => {
-  it('never throws, and never allows text containing a deny substring, raw or normalised', () => {
+  it('never throws, and never allows text containing a deny substring, raw or as sent', () => {
     fc.assert(
       fc.property(
         fc.oneof(
@@ -120,10 +120,10 @@ describe('fuzz: policy engine', () => {
           expect(typeof decision.allowed).toBe('boolean');
           if (!decision.allowed) return;
           const raw = command.toLowerCase();
-          const normalised = normalizeWhole(command).toLowerCase();
+          const sent = (decision.sent ?? '').toLowerCase();
           for (const d of DENY) {
             expect(raw, `allowed despite '${d}'`).not.toContain(d);
-            expect(normalised, `allowed despite '${d}' after normalisation`).not.toContain(d);
+            expect(sent, `allowed despite '${d}' in the sent text`).not.toContain(d);
           }
         },
       ),

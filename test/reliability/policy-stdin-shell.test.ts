@@ -1,41 +1,12 @@
 /**
- * Regression test (was policy-stdin-shell.test.ts until the fix below landed).
- *
- * Found by fuzzing the policy engine (fuzz.test.ts, helpers/deny-payloads.ts): a shell that
- * reads its PROGRAM FROM STDIN runs text the engine only ever treats as data. The engine
- * follows `sh -c STRING`, `eval`, `env -S`, substitutions and wrappers, but not:
- *
- *   - a pipe into a shell:        echo 'r""eboot' | sh -c sh     (or `| sh`, `| bash`)
- *   - a here-doc to a shell:      sh <<EOF ⏎ reboot ⏎ EOF
- *   - a here-string to a shell:   sh <<<reboot
- *
- * 1. deny_substrings are bypassed when the text is quoted once for the first shell and
- *    unquoted by the second: in `echo 'r""eboot' | sh -c sh` the engine sees the literal
- *    `r""eboot` (single quotes keep the double quotes), the second sh runs `reboot`. Allowed
- *    today by DEFAULT_TEST_POLICY (test/helpers/fleet.ts: `echo *`, `printf *`, `sh -c *`), as
- *    are `echo 're$@boot' | sh -c sh`, `printf '%s\n' 're\boot' | sh -c sh`,
- *    `echo 'rm -rf $@/' | sh -c sh` and `sh -c "echo 'r\"\"eboot' | sh"` (checked with dash:
- *    `echo 'ec""ho hi' | sh -c sh` prints hi). fast-check's first counterexample (allow-everything
- *    policy): "echo 'DD i$@f=/dev/zero o\<newline>f=/dev/sda' | sh".
- * 2. deny RULES (anchored globs such as `reboot*`) miss even the plain forms `echo reboot | sh`,
- *    `sh <<EOF\nreboot\nEOF`, `sh <<<reboot` whenever an allow rule permits a bare shell.
- *
- * No text filter can see every program piped into an interpreter (base64, printf assembly),
- * so the fix (now in place) treats "a shell whose program is its stdin" as what it is:
- *
- * - src/policy/normalize.ts wrapperViews(): for a COMMAND_STRING_RUNNERS word with no `-c`
- *   flag and no script operand (`sh`, `bash -s`, `sh -c sh`'s inner `sh`), report
- *   `readsStdin: true` (also through `sh -c` strings, which the engine already re-analyses).
- * - src/policy/command-parse.ts: keep here-doc bodies (readHeredocBodies() discards them) and
- *   here-string words (`<<<`, currently plain text) on the segment as `stdinText: string[]`.
- * - src/policy/engine.ts analyse()/denyForms(): when a segment's peeled command reads stdin,
- *   analyse each `stdinText` as an inner command line (deny substrings and deny rules, as for
- *   `sh -c`); when such a segment is fed by a pipe (it is not the first of its pipeline), deny
- *   it as rule `shell_from_stdin` unless an allow rule with `allow_substitution: true`
- *   explicitly matches it — its program is the upstream output, which no policy can see.
- *   "Explicitly" means by a pattern that is not only `*` and `?`. The engine also analyses
- *   the upstream commands' arguments and stdin text as the piped program (best effort: it
- *   catches `echo`/`printf '%s\n'`/`cat <<EOF`, not computed output such as `base64 -d`).
+ * Regression test, first found by fuzzing the earlier text-scanning engine: a shell that reads
+ * its PROGRAM FROM STDIN (`echo 'r""eboot' | sh -c sh`, `sh <<EOF`, `sh <<<reboot`,
+ * `base64 -d x | python3`, `… | xargs sudo`) runs text the policy only ever sees as data, and no
+ * text filter can see every program piped in (base64, printf assembly). The engine reads such
+ * a program for what it is (programs/: `stdin_program`, and xargs' input-built commands) and
+ * denies it as `shell_from_stdin` unless a rule that names the program literally opts in with
+ * `allow_exec` (or the legacy `allow_substitution`); here-docs and here-strings are outside the
+ * parsed subset and refused unless a rule's `allow_syntax` sends them unchecked.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -63,7 +34,7 @@ describe('deny_substrings hold when a shell reads its program from stdin', () =>
   const allowAll = new PolicyEngine(
     policyFileSchema.parse({
       limits: { deny_substrings: ['rm -rf /', 'reboot', 'mkfs ', 'shutdown', 'dd if=/dev/zero'] },
-      rules: [{ name: 'anything', action: 'allow', commands: ['*'], allow_substitution: true }],
+      rules: [{ name: 'anything', action: 'allow', commands: ['*'] }],
     }),
   );
   it('never allows a deny payload fed to a shell on stdin (fast-check)', () => {
@@ -77,7 +48,8 @@ describe('deny_substrings hold when a shell reads its program from stdin', () =>
 });
 
 describe('a program piped into an interpreter or built by xargs is never allowed by a catch-all', () => {
-  // No deny substrings here: only rule 6 (shell_from_stdin) stands between the pipe and the host.
+  // No deny substrings here: only shell_from_stdin stands between the pipe and the host. The
+  // catch-all opts in to exec, but a wildcard never names the program that reads the pipe.
   const catchAll = new PolicyEngine(
     policyFileSchema.parse({
       rules: [{ name: 'anything', action: 'allow', commands: ['*'], allow_substitution: true }],
@@ -126,25 +98,22 @@ describe('a program piped into an interpreter or built by xargs is never allowed
   });
 });
 
-describe('deny rules see programs fed to a shell on stdin', () => {
+describe('a shell fed on stdin runs only under a rule that names it and opts in', () => {
   const engine = new PolicyEngine(
     policyFileSchema.parse({
       rules: [
         { name: 'no-reboot', action: 'deny', commands: ['reboot*'] },
-        { name: 'tools', action: 'allow', commands: ['echo *', 'sh', 'bash', 'sh <<*'], allow_substitution: true },
+        { name: 'tools', action: 'allow', commands: ['echo *', 'sh', 'bash'] },
+        { name: 'trusted', action: 'allow', allow_exec: true, commands: ['sh -s'] },
       ],
     }),
   );
-  for (const command of [
-    'echo reboot | sh',
-    "echo 're''boot' | bash",
-    'sh <<EOF\nreboot\nEOF',
-    "sh <<'EOF'\nre''boot\nEOF",
-    'sh <<<reboot',
-    "sh <<<'re''boot'",
-  ]) {
+  for (const command of ['echo reboot | sh', "echo 're''boot' | bash", 'sh <<EOF\nreboot\nEOF', 'sh <<<reboot']) {
     it(`denies ${JSON.stringify(command)}`, () => {
       expect(engine.decide(TARGET, command).allowed).toBe(false);
     });
   }
+  it('allows `… | sh -s` under the rule that names it with allow_exec', () => {
+    expect(engine.decide(TARGET, 'echo uptime | sh -s')).toMatchObject({ allowed: true, rule: 'tools, trusted' });
+  });
 });

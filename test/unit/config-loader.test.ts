@@ -204,7 +204,7 @@ const brokenCases: BrokenCase[] = [
     expected: () =>
       [
         'policy.yml:2:5 rules[0].commands: required key "commands" is missing: expected a non-empty list of non-empty strings',
-        'policy.yml:3:5 rules[0].command: unknown key "command" (expected one of: id, name, description, action, aliases, tags, commands, allow_substitution)',
+        'policy.yml:3:5 rules[0].command: unknown key "command" (expected one of: id, name, description, action, aliases, tags, commands, allow_substitution, allow_syntax, allow_exec, write_paths)',
       ].join('\n'),
   },
   {
@@ -583,6 +583,9 @@ describe('loadConfig accepts valid configuration', () => {
         tags: [],
         commands: ['uptime'],
         allow_substitution: false,
+        allow_syntax: [],
+        allow_exec: false,
+        write_paths: [],
       },
     ]);
     expect(config.knownHostsPath).toBe(path.join(dirs.keysDir, 'known_hosts'));

@@ -11,7 +11,8 @@ export function registerSshPlan(server: McpServer, ctx: ToolContext): void {
     {
       title: 'Plan a command (dry run)',
       description:
-        'Dry run: says whether the policy would allow the command on the host, which rule decides, the limits that would apply, ' +
+        'Dry run: says whether the policy would allow the command on the host, which rule decides, the exact text that would be sent ' +
+        '(the canonical print of what was checked), the programs it would run and files it would write, the limits that would apply, ' +
         'the resolved addresses and the network verdict for each. Nothing is executed and no connection is made.',
       inputSchema: { alias: aliasArg, command: commandArg },
       outputSchema: {
@@ -21,6 +22,11 @@ export function registerSshPlan(server: McpServer, ctx: ToolContext): void {
         rule: z.string(),
         reason: z.string(),
         segments: z.array(z.string()),
+        sent: z.string().optional().describe('Allowed: the exact text sent over SSH'),
+        sent_hash: z.string().optional().describe('Allowed, when the sent text differs from the command: its hash'),
+        programs: z.array(z.string()).describe('Every program the command would run, nested ones included'),
+        writes: z.array(z.string()).describe('Every file the command may write'),
+        unchecked: z.boolean().optional().describe("Sent as written under a rule's allow_syntax, unchecked"),
         limits: limitsShape,
         resolved_ips: z.array(z.string()),
         network: z.array(z.object({ ip: z.string(), allowed: z.boolean(), reason: z.string() })),
@@ -51,6 +57,11 @@ export function registerSshPlan(server: McpServer, ctx: ToolContext): void {
         rule: decision.rule,
         reason: decision.reason,
         segments: decision.segments,
+        ...(decision.sent !== undefined ? { sent: decision.sent } : {}),
+        ...(decision.sent !== undefined && decision.sent !== command ? { sent_hash: commandHash(decision.sent) } : {}),
+        programs: decision.programs,
+        writes: decision.writes,
+        ...(decision.unchecked ? { unchecked: true } : {}),
         limits,
         resolved_ips: network.map((n) => n.ip),
         network,
@@ -59,6 +70,7 @@ export function registerSshPlan(server: McpServer, ctx: ToolContext): void {
       };
       const text = [
         `${decision.allowed ? 'ALLOWED' : 'DENIED'} by ${decision.rule}: ${decision.reason}`,
+        ...(decision.sent !== undefined ? [`sends: ${decision.sent}`] : []),
         `limits: ${limits.max_seconds}s, ${limits.max_output_bytes} bytes`,
         networkError
           ? `network: ${networkError}`

@@ -1,0 +1,623 @@
+/**
+ * The decision: one command, one host, against the compiled policy. Parse → decide → print:
+ *
+ *   1. `deny_substrings` against the text as sent by the client;
+ *   2. the text is parsed into the subset of shell/parse.ts; a construct outside it is denied
+ *      as `unsupported_syntax:<construct>`, unless an allow rule lists it in `allow_syntax`
+ *      (then the text is sent unchecked, as written, and the decision says so);
+ *   3. every simple command becomes a node, and so does every command a program runs on its
+ *      behalf (programs/: wrappers like `sudo`/`nice`, `find -exec`, `xargs`, `sh -c` scripts,
+ *      parsed again), recursively;
+ *   4. deny_substrings and deny rules against every node's text (case folded; caught only
+ *      after parsing → `bypass`);
+ *   5. every node must be admitted by an allow rule. A top-level command by any matching glob
+ *      (v1 semantics); a nested one only by a rule that names its program literally — matching
+ *      the nested command on its own (`touch /tmp/*`) or a command around it with the program
+ *      spelled out before the first wildcard (`sudo systemctl restart *`). A wildcard never
+ *      admits a program;
+ *   6. what a node does besides running: output redirections and write options need a path the
+ *      admitting rule's `write_paths` allows; exec-capable features, programs reading their
+ *      program from stdin and arguments the tables cannot read need `allow_exec` on a rule that
+ *      names the program literally;
+ *   7. the text sent is the print of the checked tree (with `sh -c` scripts re-printed too).
+ */
+import { resolveDotDot, hasDotDot } from './paths.js';
+import { effectsOf } from './programs/index.js';
+import type { Arg, Effect } from './programs/types.js';
+import type { BuiltinRuleCode, RuleRef } from './rule-codes.js';
+import { appliesTo, type CompiledPolicy, type CompiledRule, type PolicyTarget } from './rules.js';
+import type { Glob } from './glob.js';
+import { displayValue, literalValue, literalWord, type Call, type Script, type Word } from './shell/ast.js';
+import { parseScript } from './shell/parse.js';
+import { printCall, printScript, printWord, quote } from './shell/print.js';
+
+export interface BypassInfo {
+  original_command: string;
+  normalized_command: string;
+  blocked_pattern: string;
+}
+
+export interface PolicyDecision {
+  allowed: boolean;
+  /** The deciding rule names (allowed: every admitting rule, comma-separated) or a built-in code. */
+  rule: string;
+  /** The same, structured: operator rules by name, built-in codes as such. */
+  rules: RuleRef[];
+  /** Sentences saying why, naming the command and pattern. */
+  reason: string;
+  /** The canonical text of each top-level command checked. */
+  segments: string[];
+  /** Allowed: the exact text the SSH layer sends (the print of the checked tree). */
+  sent?: string;
+  /** argv[0] of every command the decision admits, nested ones included. */
+  programs: string[];
+  /** Every file path the decision admits writing, as written. */
+  writes: string[];
+  /** Allowed by a rule's `allow_syntax`: sent as written, not checked beyond its text. */
+  unchecked?: true;
+  /** Set when the command was caught only after parsing (quotes, escapes, wrappers, nesting). */
+  bypass?: BypassInfo;
+}
+
+/** Commands inside commands are followed down to this depth. */
+const MAX_DEPTH = 8;
+/** Writing to these is never a file write. */
+const HARMLESS_WRITES = new Set(['/dev/null', '/dev/stdout', '/dev/stderr', '/dev/fd/1', '/dev/fd/2']);
+
+interface Problem {
+  code: BuiltinRuleCode;
+  reason: string;
+}
+
+/** One command the shell will run: top-level, in an `sh -c` script, or run by a wrapper. */
+interface Node {
+  /** Printed words: assignments, argv, redirections. The allow text is their join. */
+  words: string[];
+  /** Index in `words` of argv[0]. */
+  programIndex: number;
+  argv: Arg[];
+  /** Quote-removed text for deny checks. */
+  plain: string;
+  /** The command that runs this one through its argv (wrapper, `find -exec`), for admission. */
+  parent: Node | undefined;
+  /** How it is run, for reasons: `sudo`, `find -exec`, `sh -c`. */
+  via: string | undefined;
+  /** Run by xargs (directly or through wrappers): words of it come from xargs' input. */
+  fromInput: boolean;
+  effects: Effect[];
+  /** Output-redirection targets. */
+  redirWrites: Arg[];
+  /** Source text of the command as the client wrote it (nodes run by a wrapper inherit their parent's). */
+  raw: string;
+  problem: Problem | undefined;
+}
+
+interface Admission {
+  rule: CompiledRule;
+  /** The rule names this node's program before its first wildcard. */
+  literal: boolean;
+}
+
+/** Rewrites of `sh -c` script words, per call: argv index → [new word, words replaced]. */
+type Rewrites = Map<Call, Map<number, { word: Word; span: number }>>;
+
+interface Context {
+  target: PolicyTarget;
+  policy: CompiledPolicy;
+  nodes: Node[];
+  rewrites: Rewrites;
+  /** Arg → the call and index it came from, to rewrite script words of nested nodes. */
+  origin: WeakMap<Arg, { call: Call; index: number }>;
+  /** Printed form of args built from words. */
+  printed: WeakMap<Arg, string>;
+}
+
+export function decide(policy: CompiledPolicy, target: PolicyTarget, command: string): PolicyDecision {
+  if (command.trim() === '') return denied('empty_command', 'The command is empty.', []);
+  for (const deny of policy.denySubstrings) {
+    if (deny.matches(command))
+      return denied('deny_substrings', `The command contains the denied pattern '${deny.pattern}'.`, []);
+  }
+  const parsed = parseScript(command);
+  if (!parsed.ok) return refuseOrPassThrough(policy, target, command, parsed.error);
+  if (parsed.script.stmts.length === 0)
+    return denied('empty_command', 'The command contains no command, only separators and comments.', []);
+
+  const ctx: Context = {
+    target,
+    policy,
+    nodes: [],
+    rewrites: new Map(),
+    origin: new WeakMap(),
+    printed: new WeakMap(),
+  };
+  const topLevel = callsOf(parsed.script).map((call) => {
+    const node = nodeFromCall(ctx, call, command.slice(call.pos, call.end), 0);
+    return node;
+  });
+  const segments = topLevel.map((n) => n.words.join(' '));
+  const sent = printRewritten(parsed.script, ctx.rewrites);
+
+  const denial = denyChecks(ctx, command, sent, segments);
+  if (denial !== undefined) return denial;
+
+  const admitting: string[] = [];
+  const programs: string[] = [];
+  const writes: string[] = [];
+  // Refusals no rule can lift (a computed program, an unreadable nested script) come first.
+  const problem = ctx.nodes.find((n) => n.problem !== undefined)?.problem;
+  if (problem !== undefined) return denied(problem.code, problem.reason, segments);
+  // A program read from stdin (or built from xargs' input) is denied whatever else holds,
+  // unless a rule names it literally with allow_exec: say so before anything less specific.
+  for (const node of ctx.nodes) {
+    const stdin = node.effects.find(
+      (e) => e.kind === 'stdin_program' || (node.fromInput && (e.kind === 'exec' || e.kind === 'opaque')),
+    );
+    if (stdin === undefined || !('feature' in stdin)) continue;
+    if (admit(ctx, node).some((a) => a.literal && a.rule.allowExec)) continue;
+    return denied(
+      'shell_from_stdin',
+      `'${node.words.join(' ')}'${node.via ? ` (run by ${node.via})` : ''} takes the program it runs from stdin (${stdin.feature}); no policy can see that program. A rule naming it with allow_exec: true would allow it on '${target.alias}'.`,
+      segments,
+    );
+  }
+  for (const node of ctx.nodes) {
+    const admissions = admit(ctx, node);
+    const first = admissions[0];
+    if (first === undefined) return denied('default_deny', notAdmittedReason(node, target), segments);
+    const refusal = checkEffects(node, admissions, writes);
+    if (refusal !== undefined) return denied(refusal.code, refusal.reason, segments);
+    if (!admitting.includes(first.rule.name)) admitting.push(first.rule.name);
+    programs.push(node.argv[0]?.value ?? '');
+  }
+  const nested = ctx.nodes.length - topLevel.length;
+  const reason =
+    (topLevel.length === 1
+      ? `'${segments[0]}' is allowed by rule '${admitting[0]}'.`
+      : `All ${topLevel.length} commands are allowed (rules: ${admitting.join(', ')}).`) +
+    (nested > 0 ? ` ${nested} command${nested === 1 ? '' : 's'} run by other commands checked too.` : '');
+  return {
+    allowed: true,
+    rule: admitting.join(', '),
+    rules: admitting.map((name) => ({ kind: 'rule', name })),
+    reason,
+    segments,
+    sent,
+    programs,
+    writes,
+  };
+}
+
+function denied(code: BuiltinRuleCode | { rule: string }, reason: string, segments: string[]): PolicyDecision {
+  const rule = typeof code === 'string' ? code : code.rule;
+  const ref: RuleRef = typeof code === 'string' ? { kind: 'builtin', code } : { kind: 'rule', name: code.rule };
+  return { allowed: false, rule, rules: [ref], reason, segments, programs: [], writes: [] };
+}
+
+/** Outside the subset: refused, unless a rule's `allow_syntax` sends it unchecked. */
+function refuseOrPassThrough(
+  policy: CompiledPolicy,
+  target: PolicyTarget,
+  command: string,
+  error: { construct: string; message: string; pos: number },
+): PolicyDecision {
+  const where = `at offset ${error.pos}`;
+  if (error.construct === 'syntax')
+    return denied('parse_error', `The command could not be parsed ${where}: ${error.message}.`, []);
+  const code = `unsupported_syntax:${error.construct}` as BuiltinRuleCode;
+  const text = command.trim();
+  const rule = policy.allow.find(
+    (r) =>
+      appliesTo(r, target) &&
+      (r.allowSyntax.has(error.construct) || r.allowSyntax.has('*')) &&
+      r.commands.some((g) => g.matches(text)),
+  );
+  if (rule === undefined)
+    return denied(
+      code,
+      `The command uses a construct the policy does not read (${where}: ${error.message}); only simple commands, pipes and lists are checked, and no allow rule with allow_syntax: [${error.construct}] matches it on '${target.alias}'.`,
+      [],
+    );
+  // Unchecked text: deny rules match anywhere in it, not only as the whole command.
+  for (const deny of policy.deny) {
+    if (!appliesTo(deny, target)) continue;
+    const glob = deny.commandsAnywhere.find((g) => g.matches(text));
+    if (glob !== undefined)
+      return denied(
+        { rule: deny.name },
+        `The command matches the deny pattern '${glob.pattern}' of rule '${deny.name}'.`,
+        [],
+      );
+  }
+  return {
+    allowed: true,
+    rule: rule.name,
+    rules: [{ kind: 'rule', name: rule.name }],
+    reason: `Rule '${rule.name}' allows ${error.construct} (allow_syntax): the command is sent as written, unchecked.`,
+    segments: [text],
+    sent: command,
+    programs: [],
+    writes: [],
+    unchecked: true,
+  };
+}
+
+function callsOf(script: Script): Call[] {
+  return script.stmts.flatMap((s) => [s.body.first, ...s.body.rest.map((r) => r.pipeline)].flatMap((p) => p.commands));
+}
+
+/** Builds the node of a parsed simple command and, recursively, of what it runs. */
+function nodeFromCall(ctx: Context, call: Call, raw: string, depth: number): Node {
+  const argv = call.args.map((word, index) => {
+    const arg = argFromWord(word);
+    ctx.origin.set(arg, { call, index });
+    ctx.printed.set(arg, printWord(word, index === 0));
+    return arg;
+  });
+  const assignWords = call.assigns.map((a) => `${a.name}=${printWord(a.value, false, true)}`);
+  const redirWrites: Arg[] = [];
+  const redirWords = call.redirs.map((r) => {
+    if (r.op === '>' || r.op === '>>' || r.op === '>|' || r.op === '<>') redirWrites.push(argFromWord(r.target));
+    return printCall({ assigns: [], args: [], redirs: [r], pos: 0, end: 0 });
+  });
+  const plain = [
+    ...call.assigns.map((a) => `${a.name}=${displayValue(a.value)}`),
+    ...argv.map((a) => a.value),
+    ...call.redirs.map((r) => `${r.fd ?? ''}${r.op}${displayValue(r.target)}`),
+  ].join(' ');
+  const node: Node = {
+    words: [...assignWords, ...argv.map((a) => ctx.printed.get(a) as string), ...redirWords],
+    programIndex: assignWords.length,
+    argv,
+    plain,
+    parent: undefined,
+    via: undefined,
+    fromInput: false,
+    effects: [],
+    redirWrites,
+    raw,
+    problem: undefined,
+  };
+  addNode(ctx, node, depth);
+  return node;
+}
+
+function argFromWord(word: Word): Arg {
+  const exact = literalValue(word) !== undefined;
+  const first = word.parts[0];
+  const unquotedParam = word.parts.some((p) => p.kind === 'param' && !p.quoted);
+  const splits = unquotedParam || word.parts.some((p) => p.kind === 'glob');
+  const mayBeOption =
+    unquotedParam ||
+    first?.kind === 'param' ||
+    first?.kind === 'glob' ||
+    (first?.kind === 'lit' && first.value.startsWith('-') && !exact);
+  return { value: displayValue(word), exact, splits, mayBeOption };
+}
+
+/** Registers the node, finds what its program does, and builds the nodes of what it runs. */
+function addNode(ctx: Context, node: Node, depth: number): void {
+  ctx.nodes.push(node);
+  const program = node.argv[0];
+  if (program === undefined) return;
+  if (!program.exact) {
+    node.problem = node.fromInput
+      ? {
+          code: 'shell_from_stdin',
+          reason: `'${node.words.join(' ')}' (run by ${node.via}) takes the program it runs from xargs' input; no policy can see that program.`,
+        }
+      : {
+          code: 'unknown_program',
+          reason: `The program name '${program.value}'${node.via ? ` (run by ${node.via})` : ''} is computed by the remote shell, so no rule can know what runs.`,
+        };
+    return;
+  }
+  node.effects = effectsOf(node.argv);
+  for (const effect of node.effects) {
+    if (effect.kind !== 'runs' && effect.kind !== 'runs_script') continue;
+    if (depth + 1 > MAX_DEPTH) {
+      node.problem = { code: 'nesting_too_deep', reason: `Commands are nested more than ${MAX_DEPTH} levels deep.` };
+      return;
+    }
+    if (effect.kind === 'runs') addRunNode(ctx, node, effect, depth + 1);
+    else addScriptNodes(ctx, node, effect, depth + 1);
+    if (node.problem !== undefined) return;
+  }
+}
+
+function addRunNode(ctx: Context, parent: Node, effect: Extract<Effect, { kind: 'runs' }>, depth: number): void {
+  const argv = [...effect.argv];
+  const words = argv.map((a) => printedArg(ctx, a));
+  if (effect.extraArgs === true) {
+    argv.push({ value: '…', exact: false, splits: true, mayBeOption: true });
+    words.push('…');
+  }
+  const assigns = effect.assigns ?? [];
+  const assignWords = assigns.map((a) => printedArg(ctx, a));
+  const child: Node = {
+    words: [...assignWords, ...words],
+    programIndex: assignWords.length,
+    argv,
+    plain: [...assigns, ...argv].map((a) => a.value).join(' '),
+    parent,
+    via: describeVia(parent, effect.feature),
+    fromInput: parent.fromInput || effect.extraArgs === true || effect.feature.startsWith('xargs'),
+    effects: [],
+    redirWrites: [],
+    raw: parent.raw,
+    problem: undefined,
+  };
+  if (argv.length === 0) {
+    parent.problem = {
+      code: 'unknown_argument',
+      reason: `'${parent.words.join(' ')}' runs a command the policy cannot read.`,
+    };
+    return;
+  }
+  addNode(ctx, child, depth);
+}
+
+/** `sh -c SCRIPT` and friends: the script parsed like a top-level command, and sent re-printed. */
+function addScriptNodes(
+  ctx: Context,
+  owner: Node,
+  effect: Extract<Effect, { kind: 'runs_script' }>,
+  depth: number,
+): void {
+  const words = owner.argv.slice(effect.from, effect.to);
+  const via = describeVia(owner, effect.feature);
+  if (words.length === 0 || words.some((w) => !w.exact)) {
+    if (owner.fromInput) {
+      owner.problem = {
+        code: 'shell_from_stdin',
+        reason: `The script that ${via} runs comes from xargs' input; no policy can see that program.`,
+      };
+      return;
+    }
+    owner.problem = {
+      code: 'unknown_argument',
+      reason: `The script that ${via} runs is computed by the remote shell ('${words.map((w) => w.value).join(' ')}'), so the policy cannot read it.`,
+    };
+    return;
+  }
+  const text = words.map((w) => w.value).join(' ');
+  const parsed = parseScript(text);
+  if (!parsed.ok) {
+    const code =
+      parsed.error.construct === 'syntax'
+        ? 'parse_error'
+        : (`unsupported_syntax:${parsed.error.construct}` as BuiltinRuleCode);
+    owner.problem = {
+      code,
+      reason: `The script that ${via} runs ('${text}') cannot be checked: ${parsed.error.message}.`,
+    };
+    return;
+  }
+  for (const call of callsOf(parsed.script)) {
+    const before = ctx.nodes.length;
+    // The client wrote the outer command: a match inside the script was hidden from its text.
+    nodeFromCall(ctx, call, owner.raw, depth);
+    const inner = ctx.nodes[before];
+    if (inner !== undefined) inner.via = via;
+  }
+  // Send the script as checked: its canonical print replaces the words it was made of.
+  const first = words[0] as Arg;
+  const origin = ctx.origin.get(first);
+  const contiguous = words.every((w, i) => {
+    const o = ctx.origin.get(w);
+    return o !== undefined && origin !== undefined && o.call === origin.call && o.index === origin.index + i;
+  });
+  if (origin === undefined || !contiguous) {
+    owner.problem = {
+      code: 'unknown_argument',
+      reason: `The script that ${via} runs could not be re-printed for sending.`,
+    };
+    return;
+  }
+  let perCall = ctx.rewrites.get(origin.call);
+  if (perCall === undefined) ctx.rewrites.set(origin.call, (perCall = new Map()));
+  perCall.set(origin.index, { word: literalWord(printRewritten(parsed.script, ctx.rewrites)), span: words.length });
+}
+
+/** `find -exec`, `sudo`: the feature, led by the program's name unless it already is. */
+function describeVia(owner: Node, feature: string): string {
+  const program = owner.argv[0]?.value ?? '';
+  const base = program.slice(program.lastIndexOf('/') + 1);
+  return feature.startsWith(base) ? feature : `${base} ${feature}`.trim();
+}
+
+function printedArg(ctx: Context, arg: Arg): string {
+  return ctx.printed.get(arg) ?? (arg.exact ? quote(arg.value) : arg.value);
+}
+
+function printRewritten(script: Script, rewrites: Rewrites): string {
+  if (rewrites.size === 0) return printScript(script);
+  const mapCall = (call: Call): Call => {
+    const perCall = rewrites.get(call);
+    if (perCall === undefined) return call;
+    const args: Word[] = [];
+    for (let i = 0; i < call.args.length; i++) {
+      const rewrite = perCall.get(i);
+      if (rewrite === undefined) args.push(call.args[i] as Word);
+      else {
+        args.push(rewrite.word);
+        i += rewrite.span - 1;
+      }
+    }
+    return { ...call, args };
+  };
+  return printScript({
+    stmts: script.stmts.map((s) => ({
+      ...s,
+      body: {
+        first: { commands: s.body.first.commands.map(mapCall) },
+        rest: s.body.rest.map((r) => ({ op: r.op, pipeline: { commands: r.pipeline.commands.map(mapCall) } })),
+      },
+    })),
+  });
+}
+
+/** The texts deny checks look at for one node: as printed, quote-removed, program by basename, `..` resolved. */
+function denyForms(node: Node): string[] {
+  const forms = new Set([node.words.join(' '), node.plain]);
+  // Without its assignments too: `FOO=1 rm x` is `rm x` to a deny rule.
+  if (node.programIndex > 0) forms.add(node.words.slice(node.programIndex).join(' '));
+  const program = node.argv[0]?.value ?? '';
+  const base = program.includes('/') ? program.slice(program.lastIndexOf('/') + 1) : program;
+  for (const form of [...forms]) {
+    if (base !== program) forms.add(form.replace(program, base));
+    if (hasDotDot(form)) forms.add(form.split(' ').map(resolveDotDot).join(' '));
+  }
+  return [...forms];
+}
+
+function denyChecks(ctx: Context, command: string, sent: string, segments: string[]): PolicyDecision | undefined {
+  const { policy, target } = ctx;
+  const formsByNode = ctx.nodes.map(denyForms);
+  const everyForm = [sent, ...formsByNode.flat()];
+  for (const deny of policy.denySubstrings) {
+    const form = everyForm.find((f) => deny.matches(f));
+    if (form === undefined) continue;
+    return {
+      ...denied(
+        'deny_substrings',
+        `After parsing, the command reads '${form}', which contains the denied pattern '${deny.pattern}'.`,
+        segments,
+      ),
+      bypass: { original_command: command, normalized_command: form, blocked_pattern: deny.pattern },
+    };
+  }
+  for (const rule of policy.deny) {
+    if (!appliesTo(rule, target)) continue;
+    for (const [i, node] of ctx.nodes.entries()) {
+      for (const form of formsByNode[i] as string[]) {
+        const glob = rule.commands.find((g) => g.matches(form));
+        if (glob === undefined) continue;
+        const decision = denied(
+          { rule: rule.name },
+          `'${form}'${node.via ? ` (run by ${node.via})` : ''} matches the deny pattern '${glob.pattern}' of rule '${rule.name}'.`,
+          segments,
+        );
+        const asWritten = glob.matches(node.raw.trim()) || glob.matches(command.trim());
+        return asWritten
+          ? decision
+          : {
+              ...decision,
+              bypass: { original_command: command, normalized_command: form, blocked_pattern: glob.pattern },
+            };
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Allow forms: the printed text, and with `..` resolved when it has any — a rule must match both. */
+function allowForms(node: Node): string[] {
+  const text = node.words.join(' ');
+  return hasDotDot(text) ? [text, node.words.map(resolveDotDot).join(' ')] : [text];
+}
+
+/** The rules that admit a node, each saying whether it names the node's program literally. */
+function admit(ctx: Context, node: Node): Admission[] {
+  const out: Admission[] = [];
+  const program = node.argv[0];
+  for (const rule of ctx.policy.allow) {
+    if (!appliesTo(rule, ctx.target)) continue;
+    let best: Admission | undefined;
+    // The node itself, then each command that runs it through its argv.
+    for (let anchor: Node | undefined = node; anchor !== undefined && best?.literal !== true; anchor = anchor.parent) {
+      const index = anchor === node ? node.programIndex : indexInAnchor(anchor, program);
+      if (index === undefined) continue;
+      const forms = allowForms(anchor);
+      for (const glob of rule.commands) {
+        if (!forms.every((f) => glob.matches(f))) continue;
+        const literal = namesWordLiterally(glob, anchor.words, index);
+        // A nested command needs a literal name; a top-level one is admitted by any match (v1).
+        const topLevel = anchor === node && node.parent === undefined && node.via === undefined;
+        if (literal || topLevel) best = { rule, literal };
+        if (literal) break;
+      }
+    }
+    if (best !== undefined) out.push(best);
+  }
+  return out;
+}
+
+function indexInAnchor(anchor: Node, program: Arg | undefined): number | undefined {
+  if (program === undefined) return undefined;
+  const i = anchor.argv.indexOf(program);
+  return i < 0 ? undefined : anchor.programIndex + i;
+}
+
+/** The glob's text before its first wildcard spells out every word up to and including `index`. */
+function namesWordLiterally(glob: Glob, words: readonly string[], index: number): boolean {
+  const upTo = words.slice(0, index + 1).join(' ');
+  const prefix = glob.literalPrefix;
+  return prefix.startsWith(upTo) && (prefix.length === upTo.length || prefix[upTo.length] === ' ');
+}
+
+function notAdmittedReason(node: Node, target: PolicyTarget): string {
+  const text = node.words.join(' ');
+  if (node.via === undefined) return `No allow rule matches '${text}' on '${target.alias}'.`;
+  const program = node.argv[0]?.value ?? '';
+  return `'${text}' (run by ${node.via}) is not allowed on '${target.alias}': a program run by another command needs a rule that names '${program}' literally, on its own or spelled out after the command that runs it; a wildcard never admits a program.`;
+}
+
+/** Writes, exec-capable features and unreadable arguments, against the admitting rules. */
+function checkEffects(node: Node, admissions: Admission[], writes: string[]): Problem | undefined {
+  const text = node.words.join(' ');
+  const literalExec = admissions.some((a) => a.literal && a.rule.allowExec);
+  const writeTargets: { path: Arg | undefined; feature: string }[] = node.redirWrites.map((path) => ({
+    path,
+    feature: 'an output redirection',
+  }));
+  for (const effect of node.effects) {
+    switch (effect.kind) {
+      case 'write':
+        writeTargets.push({ path: effect.path, feature: effect.feature });
+        break;
+      case 'exec':
+        if (!literalExec)
+          return {
+            code: node.fromInput ? 'shell_from_stdin' : 'exec_option',
+            reason: `'${text}' uses ${effect.feature}, which runs commands the policy cannot see; a rule naming '${node.argv[0]?.value}' with allow_exec: true would allow it.`,
+          };
+        break;
+      case 'stdin_program':
+        if (!literalExec)
+          return {
+            code: 'shell_from_stdin',
+            reason: `'${text}' takes the program it runs from stdin (${effect.feature}); no policy can see that program. A rule naming it with allow_exec: true would allow it.`,
+          };
+        break;
+      case 'opaque':
+        if (!literalExec)
+          return {
+            code: node.fromInput ? 'shell_from_stdin' : 'unknown_argument',
+            reason: `In '${text}', ${effect.feature}: the policy cannot tell what it makes the program do.`,
+          };
+        break;
+      default:
+        break;
+    }
+  }
+  for (const { path, feature } of writeTargets) {
+    if (path === undefined || !path.exact) {
+      if (path !== undefined && HARMLESS_WRITES.has(path.value)) continue;
+      return {
+        code: 'write_denied',
+        reason: `'${text}' writes through ${feature} to ${path === undefined ? 'files the policy cannot name' : `'${path.value}', a path computed by the remote shell`}.`,
+      };
+    }
+    if (HARMLESS_WRITES.has(path.value)) continue;
+    const forms = hasDotDot(path.value) ? [path.value, resolveDotDot(path.value)] : [path.value];
+    const ok = admissions.some((a) => a.rule.writePaths.some((g) => forms.every((f) => g.matches(f))));
+    if (!ok)
+      return {
+        code: 'write_denied',
+        reason: `'${text}' writes '${path.value}' through ${feature}, and no rule admitting it lists that path in write_paths.`,
+      };
+    writes.push(path.value);
+  }
+  return undefined;
+}
