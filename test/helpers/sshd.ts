@@ -127,6 +127,13 @@ export async function startSshd(
     logLevel?: string;
     /** Accept password logins (PasswordAuthentication yes); keys are accepted either way. */
     passwordAuth?: boolean;
+    /**
+     * More accounts allowed to log in (AllowUsers), with the same authorized keys as the test
+     * user; they must exist already (see test/helpers/traced-shell.ts).
+     */
+    extraUsers?: string[];
+    /** Environment variables a client may pass (AcceptEnv). */
+    acceptEnv?: string[];
   } = {},
 ): Promise<TestSshd> {
   if (!SSHD_PATH) throw new Error('OpenSSH sshd not found: install it with `apt-get install openssh-server`');
@@ -154,7 +161,8 @@ export async function startSshd(
       `AuthorizedKeysFile ${authorizedKeys}`,
       'StrictModes no',
       'PermitRootLogin prohibit-password',
-      `AllowUsers ${username}`,
+      `AllowUsers ${[username, ...(opts.extraUsers ?? [])].join(' ')}`,
+      ...(opts.acceptEnv?.length ? [`AcceptEnv ${opts.acceptEnv.join(' ')}`] : []),
       `PasswordAuthentication ${opts.passwordAuth ? 'yes' : 'no'}`,
       'KbdInteractiveAuthentication no',
       'UsePAM no',
