@@ -511,10 +511,17 @@ function denyChecks(ctx: Context, command: string, sent: string, segments: strin
   return undefined;
 }
 
+const allowFormsCache = new WeakMap<Node, string[]>();
+
 /** Allow forms: the printed text, and with `..` resolved when it has any — a rule must match both. */
 function allowForms(node: Node): string[] {
-  const text = node.words.join(' ');
-  return hasDotDot(text) ? [text, node.words.map(resolveDotDot).join(' ')] : [text];
+  let forms = allowFormsCache.get(node);
+  if (forms === undefined) {
+    const text = node.words.join(' ');
+    forms = hasDotDot(text) ? [text, node.words.map(resolveDotDot).join(' ')] : [text];
+    allowFormsCache.set(node, forms);
+  }
+  return forms;
 }
 
 /** The rules that admit a node, each saying whether it names the node's program literally. */

@@ -13,13 +13,29 @@ export interface Glob {
 }
 
 export function compileGlob(pattern: string, options: { anchored: boolean; caseInsensitive: boolean }): Glob {
-  const fold = (text: string): string[] => Array.from(options.caseInsensitive ? text.toLowerCase() : text);
+  const fold = (text: string): string => (options.caseInsensitive ? text.toLowerCase() : text);
   const body = fold(pattern);
-  const chars = options.anchored ? body : ['*', ...body, '*'];
+  const chars = options.anchored ? body : `*${body}*`;
   const wildcard = pattern.search(/[*?]/);
   const literalPrefix = options.anchored ? (wildcard < 0 ? pattern : pattern.slice(0, wildcard)) : '';
-  return { pattern, literalPrefix, matches: (text) => wildcardMatch(chars, fold(text)) };
+  // Most rules fail on their first characters: check the literal prefix before the wildcard walk.
+  const foldedPrefix = fold(literalPrefix);
+  const patternPoints = Array.from(chars);
+  return {
+    pattern,
+    literalPrefix,
+    matches: (text) => {
+      const folded = fold(text);
+      if (!folded.startsWith(foldedPrefix)) return false;
+      // `?` is one character: code units are characters unless the text has surrogate pairs.
+      return SURROGATE.test(folded) || SURROGATE.test(chars)
+        ? wildcardMatch(patternPoints, Array.from(folded))
+        : wildcardMatch(chars, folded);
+    },
+  };
 }
+
+const SURROGATE = /[\uD800-\uDFFF]/;
 
 /** A deny substring: a glob matched anywhere when it has `*`, otherwise a literal substring. */
 export function compileDenySubstring(pattern: string): Glob {
@@ -28,7 +44,8 @@ export function compileDenySubstring(pattern: string): Glob {
   return { pattern, literalPrefix: '', matches: (text) => text.toLowerCase().includes(needle) };
 }
 
-function wildcardMatch(pattern: string[], text: string[]): boolean {
+/** Over strings (code units) or arrays of code points: the same two-pointer walk. */
+function wildcardMatch(pattern: ArrayLike<string>, text: ArrayLike<string>): boolean {
   let p = 0;
   let t = 0;
   let starAt = -1;

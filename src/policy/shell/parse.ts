@@ -82,6 +82,7 @@ export function parseScript(text: string): ParseResult {
 function checkCharacters(text: string): void {
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
+    if (code >= 0x20 && code < 0x7f) continue;
     const hex = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
     if ((code < 0x20 && code !== 0x09 && code !== 0x0a) || (code >= 0x7f && code <= 0x9f))
       throw new Refusal('control_character', `the control character ${hex} is never allowed`, i);
