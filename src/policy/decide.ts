@@ -256,8 +256,11 @@ function nodeFromCall(ctx: Context, call: Call, raw: string, depth: number): Nod
   });
   const assignWords = call.assigns.map((a) => `${a.name}=${printWord(a.value, false, true)}`);
   const redirWrites: Arg[] = [];
+  let problem: Problem | undefined;
   const redirWords = call.redirs.map((r) => {
-    if (r.op === '>' || r.op === '>>' || r.op === '>|' || r.op === '<>') redirWrites.push(argFromWord(r.target));
+    const target = argFromWord(r.target);
+    if (r.op === '>' || r.op === '>>' || r.op === '>|' || r.op === '<>') redirWrites.push(target);
+    problem ??= redirectionProblem(r.op, r.target, target);
     return printCall({ assigns: [], args: [], redirs: [r], pos: 0, end: 0 });
   });
   const plain = [
@@ -276,10 +279,30 @@ function nodeFromCall(ctx: Context, call: Call, raw: string, depth: number): Nod
     effects: [],
     redirWrites,
     raw,
-    problem: undefined,
+    problem,
   };
   addNode(ctx, node, depth);
   return node;
+}
+
+/**
+ * bash opens a network connection for a redirection to `/dev/tcp/HOST/PORT` or `/dev/udp/…`
+ * (dash opens a file of that name): refused. A path the remote shell computes could be one.
+ */
+function redirectionProblem(op: string, word: Word, target: Arg): Problem | undefined {
+  if (op === '<&' || op === '>&') return undefined;
+  if (/^\/dev\/(?:tcp|udp)\//.test(target.value))
+    return {
+      code: 'unsupported_syntax:network_redirect',
+      reason: `The redirection to '${target.value}' opens a network connection in bash (and a file in dash).`,
+    };
+  const computed = word.parts.some((p, i) => p.kind === 'param' || p.kind === 'glob' || (p.kind === 'tilde' && i > 0));
+  if (computed)
+    return {
+      code: 'unknown_argument',
+      reason: `The redirection ${op} '${target.value}' names a path the remote shell computes, which could be anything (bash's /dev/tcp included).`,
+    };
+  return undefined;
 }
 
 function argFromWord(word: Word): Arg {

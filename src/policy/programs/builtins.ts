@@ -55,8 +55,30 @@ const declares =
   (argv) => {
     for (const arg of argv.slice(1)) {
       if (!arg.exact && arg.mayBeOption) return [opaque(`${name}: ${arg.value} may be any assignment`)];
+      if (subscriptRisk(arg))
+        return [exec(`${name}: bash evaluates the array subscript in '${arg.value}' as arithmetic`)];
       const variable = arg.value.split(/[=+[]/, 1)[0] ?? '';
       if (CODE_VARIABLES.has(variable)) return [exec(`${name} ${variable}`)];
+    }
+    return [];
+  };
+
+/**
+ * bash evaluates an array subscript in a variable name as arithmetic, and `$(…)` inside it runs
+ * (`test -v 'a[$(id)]'`, `printf -v 'a[$(id)]' x`, `read 'a[$(id)]'`); dash has no arrays.
+ */
+const SUBSCRIPT_WITH_EXPANSION = /\[.*[$`]/;
+const subscriptRisk = (arg: Arg): boolean =>
+  arg.exact ? SUBSCRIPT_WITH_EXPANSION.test(arg.value) : arg.value.includes('[');
+
+/** Builtins whose operands include variable names: refused on a risky subscript or a code variable. */
+const setsVariables =
+  (name: string): ProgramAnalyser =>
+  (argv) => {
+    for (const arg of argv.slice(1)) {
+      if (subscriptRisk(arg))
+        return [exec(`${name}: bash evaluates the array subscript in '${arg.value}' as arithmetic`)];
+      if (CODE_VARIABLES.has(arg.value)) return [exec(`${name} sets ${arg.value}`)];
     }
     return [];
   };
@@ -79,8 +101,17 @@ export const BUILTINS: Record<string, ProgramAnalyser> = {
     argv.some((a, i) => i > 0 && (!a.exact || a.value.includes('='))) ? [exec('alias defines a command')] : [],
   hash: (argv) => (hasOption(argv, 'p') ? [exec('hash -p binds a name to a path')] : []),
   enable: (argv) => (hasOption(argv, 'f') ? [exec('enable -f loads a shared object')] : []),
-  mapfile: (argv) => (hasOption(argv, 'C') ? [exec('mapfile -C runs a callback')] : []),
-  readarray: (argv) => (hasOption(argv, 'C') ? [exec('readarray -C runs a callback')] : []),
+  mapfile: (argv) => (hasOption(argv, 'C') ? [exec('mapfile -C runs a callback')] : setsVariables('mapfile')(argv)),
+  readarray: (argv) =>
+    hasOption(argv, 'C') ? [exec('readarray -C runs a callback')] : setsVariables('readarray')(argv),
+  let: always('let evaluates arithmetic, where bash runs substitutions in array subscripts'),
+  test: setsVariables('test'),
+  '[': setsVariables('['),
+  printf: setsVariables('printf'),
+  read: setsVariables('read'),
+  unset: setsVariables('unset'),
+  getopts: setsVariables('getopts'),
+  wait: setsVariables('wait'),
   export: declares('export'),
   declare: declares('declare'),
   typeset: declares('typeset'),

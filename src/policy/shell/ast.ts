@@ -89,6 +89,7 @@ export const UNSUPPORTED_CONSTRUCTS = [
   'assignment',
   'brace_expansion',
   'tilde_prefix',
+  'network_redirect',
   'comment_with_quotes',
   'non_ascii_space',
   'invisible_character',

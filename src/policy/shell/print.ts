@@ -92,6 +92,8 @@ export function printWord(word: Word, commandName = false, inAssignment = false)
  */
 export function quote(value: string, wholeCommandName = false, commandName = false): string {
   if (value === '') return "''";
+  // A lone bracket is literal to every shell (an unmatched `[` is no glob): `[ -f x ]` stays readable.
+  if (value === '[' || value === ']') return value;
   const bareOk =
     SAFE.test(value) && !(wholeCommandName && KEYWORD.test(value)) && !(commandName && value.includes('='));
   return bareOk ? value : `'${value.replaceAll("'", `'\\''`)}'`;

@@ -313,6 +313,12 @@ const refusedUnderReadOnly: [string, string][] = [
   ['cat /var/log/../../etc/shadow', 'default_deny'],
   ['cat /var/log/../../../etc/shadow', 'default_deny'],
   ['echo x | sh', 'shell_from_stdin'],
+  ["test -v 'a[$(touch /tmp/m)]'", 'exec_option'],
+  ["test -v 'a[`touch /tmp/m`]'", 'exec_option'],
+  ['cat /var/log/x < /dev/tcp/127.0.0.1/80', 'unsupported_syntax:network_redirect'],
+  ['echo x > /dev/udp/127.0.0.1/53', 'unsupported_syntax:network_redirect'],
+  ['grep x < $F', 'unknown_argument'],
+  ['echo x > /tmp/*.log', 'unknown_argument'],
   ['ls | xargs sh -c "touch /tmp/m"', 'default_deny'],
 ]; // prettier-ignore
 
