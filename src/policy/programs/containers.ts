@@ -53,6 +53,15 @@ const KUBECTL = options(
     '--tty,-t --quiet,-q --insecure-skip-tls-verify --all-namespaces,-A --help,-h',
 );
 
+/** kubectl's own commands; any other verb is a plugin (a program found on PATH). */
+const KUBECTL_VERBS = new Set(
+  (
+    'annotate api-resources api-versions apply attach auth autoscale certificate cluster-info completion config ' +
+    'cordon cp create debug delete describe diff drain edit events exec explain expose get kustomize label logs ' +
+    'patch port-forward proxy replace rollout run scale set taint top uncordon version wait plugin'
+  ).split(' '),
+);
+
 const kubectl: ProgramAnalyser = (argv) => {
   // Flags before the subcommand must be known, so that the subcommand word is found.
   const global = parse(argv, KUBECTL);
@@ -60,7 +69,17 @@ const kubectl: ProgramAnalyser = (argv) => {
   const effects: Effect[] = [];
   if (has(global, '--kubeconfig')) effects.push(exec('kubectl --kubeconfig may run credential plugins'));
   const verb = global.rest;
-  if (argv[verb]?.value !== 'exec') return effects;
+  const verbWord = argv[verb];
+  // An unknown verb runs the plugin `kubectl-VERB` from PATH.
+  if (verbWord !== undefined && (!verbWord.exact || !KUBECTL_VERBS.has(verbWord.value)))
+    return [...effects, exec(`kubectl ${verbWord.value} may run the plugin kubectl-${verbWord.value}`)];
+  // Flags after the verb are read leniently, but a kubeconfig anywhere may name credential plugins.
+  for (const arg of argv.slice(verb + 1)) {
+    if (arg.exact && arg.value.startsWith('--kubeconfig'))
+      effects.push(exec('kubectl --kubeconfig may run credential plugins'));
+    else if (!arg.exact && arg.mayBeOption) effects.push(opaque(`kubectl: '${arg.value}' may be any flag`));
+  }
+  if (verbWord?.value !== 'exec') return effects;
   const dashdash = argv.findIndex((a, i) => i > verb && a.exact && a.value === '--');
   if (dashdash < 0) return [...effects, opaque('kubectl exec without -- before the command')];
   const flags = parse(argv.slice(0, dashdash), KUBECTL, { start: verb + 1, permute: true });

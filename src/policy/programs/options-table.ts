@@ -257,6 +257,37 @@ const SHUF = tableAnalyser({
 /** split and csplit write pieces named by a prefix: files the policy cannot list. */
 const SPLIT: ProgramAnalyser = () => [write('split writes its pieces')];
 
+/** ripgrep runs a preprocessor per file (`--pre`) and a hostname program (`--hostname-bin`). */
+const RG = tableAnalyser({
+  options:
+    '--pre= --pre-glob= --hostname-bin= --search-zip,-z --regexp,-e= --file,-f= --glob,-g= --iglob= --type,-t= ' +
+    '--type-not,-T= --max-count,-m= --max-depth,-d= --context,-C= --after-context,-A= --before-context,-B= ' +
+    '--replace,-r= --encoding,-E= --ignore-file= --type-add= --max-filesize= --threads,-j= --sort= --sortr= ' +
+    '--colors= --path-separator= --field-match-separator= --field-context-separator= --context-separator= ' +
+    '--engine= --dfa-size-limit= --regex-size-limit= --max-columns,-M= --pre-glob=',
+  rules: { '--pre': 'exec', '--hostname-bin': 'exec', '--search-zip': 'exec' },
+});
+
+/** ss -D writes raw socket information to a file. */
+const SS = tableAnalyser({
+  options: '--diag,-D= --filter,-F= --family,-f= --query,-A= --kill,-K',
+  rules: { '--diag': 'write', '--kill': 'opaque' },
+});
+
+/** file -C compiles a magic file, writing NAME.mgc. */
+const FILE = tableAnalyser({
+  options:
+    '--compile,-C --magic-file,-m= --exclude,-e= --exclude-quiet= --files-from,-f= --separator,-F= --parameter,-P=',
+  rules: { '--compile': 'writes' },
+});
+
+/** yq edits files in place with -i. */
+const YQ = tableAnalyser({
+  options:
+    '--inplace,-i --output-format,-o= --input-format,-p= --front-matter,-f= --indent,-I= --expression= --from-file=',
+  rules: { '--inplace': 'writes', '--from-file': 'opaque' },
+});
+
 /** dd's operands are `key=value`; `of=` names the output file. */
 const DD: ProgramAnalyser = (argv) =>
   argv.slice(1).flatMap((arg) => {
@@ -323,6 +354,10 @@ export const OPTION_TABLE: Record<string, ProgramAnalyser> = {
   curl: CURL,
   wget: WGET,
   tee: TEE,
+  rg: RG,
+  ss: SS,
+  file: FILE,
+  yq: YQ,
   uniq: UNIQ,
   xxd: XXD,
   iconv: ICONV,
