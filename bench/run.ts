@@ -9,7 +9,15 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RESULTS_DIR, formatFile, machineInfo } from './lib/kit.js';
 
-const ALL = ['latency', 'fanout', 'telemetry-throughput', 'telemetry-cost', 'memory', 'policy'] as const;
+const ALL = [
+  'latency',
+  'fanout',
+  'telemetry-throughput',
+  'telemetry-cost',
+  'memory',
+  'policy',
+  'policy-serving',
+] as const;
 
 function parseArgs(argv: string[]): { names: string[]; flags: string[] } {
   const names: string[] = [];

@@ -65,6 +65,8 @@ export class Orchestrator {
     });
     try {
       const next = await this.reloading;
+      // Concurrent reloads share one result: only a real swap releases the old policy.
+      if (next !== this.current) this.current.policy.release();
       this.current = next;
       this.pool.closeIdle();
       emitter.emit(this.reloadEvent(true));

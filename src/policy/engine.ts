@@ -5,6 +5,7 @@
 import { DEFAULT_LIMITS } from '../config/schema.js';
 import type { EffectiveLimits, LimitOverride, PolicyFile } from '../config/schema.js';
 import { decide, type PolicyDecision } from './decide.js';
+import { decideOffThread, decisionThread } from './off-thread.js';
 import { compilePolicy, type CompiledPolicy, type PolicyTarget } from './rules.js';
 
 export type { BypassInfo, PolicyDecision } from './decide.js';
@@ -12,15 +13,38 @@ export type { PolicyTarget } from './rules.js';
 
 const LIMIT_KEYS = ['max_seconds', 'max_output_bytes', 'task_result_ttl', 'task_progress_interval'] as const;
 
+let nextKey = 1;
+
 export class PolicyEngine {
   private readonly compiled: CompiledPolicy;
+  /** Names this policy to the decision thread. */
+  private readonly key = nextKey++;
 
   constructor(private readonly policy: PolicyFile) {
     this.compiled = compilePolicy(policy);
   }
 
+  /** The decision, computed here and now (tests, small commands). */
   decide(target: PolicyTarget, command: string): PolicyDecision {
     return decide(this.compiled, target, command);
+  }
+
+  /**
+   * The same decision, made on the decision thread when the command line is long (see
+   * off-thread.ts), so serving code never holds the event loop for one. Falls back to in-line.
+   */
+  async decideAsync(target: PolicyTarget, command: string): Promise<PolicyDecision> {
+    if (!decideOffThread(command)) return this.decide(target, command);
+    try {
+      return (await decisionThread.decide(this.key, this.policy, target, command)) ?? this.decide(target, command);
+    } catch {
+      return this.decide(target, command);
+    }
+  }
+
+  /** The decision thread may drop this policy (a reload replaced it). */
+  release(): void {
+    decisionThread.forget(this.key);
   }
 
   limitsFor(target: PolicyTarget): EffectiveLimits {

@@ -74,7 +74,7 @@ export class CommandExecutor {
   constructor(private readonly deps: ExecutorDeps) {}
 
   /** Decides and, when allowed, starts the command. Throws UnknownAliasError for a bad alias. */
-  start(req: RunRequest): Admission {
+  start(req: RunRequest): Promise<Admission> {
     const snap = this.deps.snapshot();
     const host = snap.config.hostsByAlias.get(req.alias);
     if (!host) throw new UnknownAliasError(req.alias, [...snap.config.hostsByAlias.keys()]);
@@ -82,10 +82,10 @@ export class CommandExecutor {
   }
 
   /** Like start, for a host already picked from the snapshot (tag fan-out). */
-  admit(snap: RuntimeSnapshot, host: HostConfig, req: RunRequest): Admission {
+  async admit(snap: RuntimeSnapshot, host: HostConfig, req: RunRequest): Promise<Admission> {
     const { emitter, tasks } = this.deps;
     const hash = commandHash(req.command);
-    const decision = snap.policy.decide({ alias: host.alias, tags: host.tags }, req.command);
+    const decision = await snap.policy.decideAsync({ alias: host.alias, tags: host.tags }, req.command);
     if (decision.bypass) {
       emitter.emit({
         type: 'security_event',

@@ -114,6 +114,27 @@ describe('MCP tools against a real sshd', () => {
     expect(s.lines().filter((l) => l.type === 'audit')).toHaveLength(0);
   });
 
+  it('ssh_plan shows the exact text it would send, the programs and the writes', async () => {
+    const plan = await s.call('ssh_plan', { alias: 'web1', command: "echo  'a  b' | ls  -l" });
+    expect(plan.structuredContent).toMatchObject({
+      allowed: true,
+      sent: "echo 'a  b' | ls -l",
+      programs: ['echo', 'ls'],
+      writes: [],
+    });
+    expect((plan.structuredContent as { sent_hash?: string }).sent_hash).toMatch(/^[0-9a-f]{12}$/);
+    expect(textOf(plan)).toContain("sends: echo 'a  b' | ls -l");
+  });
+
+  it('a long command line is decided off the event loop, as it would be in-line', async () => {
+    // 200 statements: over the in-line thresholds, so the built server decides on its thread.
+    const command = 'echo  x; '.repeat(200);
+    const plan = await s.call('ssh_plan', { alias: 'web1', command });
+    expect(plan.structuredContent).toMatchObject({ allowed: true, sent: Array(200).fill('echo x').join('; ') });
+    const denied = await s.call('ssh_plan', { alias: 'web1', command: `${command}rm -r /tmp/x` });
+    expect(denied.structuredContent).toMatchObject({ allowed: false, rule: 'no-rm' });
+  });
+
   it.each([
     ['web1', 'ed25519'],
     ['web2', 'ecdsa'],

@@ -39,7 +39,7 @@ export function registerSshPlan(server: McpServer, ctx: ToolContext): void {
       const snap = ctx.orchestrator.snapshot;
       const host = snap.config.hostsByAlias.get(alias);
       if (!host) return fail(`unknown host alias "${alias}": ssh_list_hosts lists the configured aliases`);
-      const decision = snap.policy.decide({ alias: host.alias, tags: host.tags }, command);
+      const decision = await snap.policy.decideAsync({ alias: host.alias, tags: host.tags }, command);
       const limits = snap.policy.limitsFor({ alias: host.alias, tags: host.tags });
       let network: { ip: string; allowed: boolean; reason: string }[] = [];
       let networkError: string | undefined;

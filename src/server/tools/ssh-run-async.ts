@@ -26,10 +26,10 @@ export function registerSshRunAsync(server: McpServer, ctx: ToolContext): void {
       },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     },
-    ({ alias, command }) => {
+    async ({ alias, command }) => {
       let admission: Admission;
       try {
-        admission = ctx.orchestrator.executor.start({ alias, command, async: true });
+        admission = await ctx.orchestrator.executor.start({ alias, command, async: true });
       } catch (err) {
         if (err instanceof UnknownAliasError) return fail(err.message);
         throw err;

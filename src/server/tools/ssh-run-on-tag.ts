@@ -43,7 +43,7 @@ export function registerSshRunOnTag(server: McpServer, ctx: ToolContext): void {
       let finished = 0;
       const outcomes = await Promise.all(
         hosts.map(async (host): Promise<z.infer<typeof hostOutcome>> => {
-          const admission = ctx.orchestrator.executor.admit(snap, host, {
+          const admission = await ctx.orchestrator.executor.admit(snap, host, {
             alias: host.alias,
             command,
             async: false,

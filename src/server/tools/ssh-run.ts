@@ -33,7 +33,7 @@ export function registerSshRun(server: McpServer, ctx: ToolContext): void {
       const report = progressReporter(extra, () => intervalMs);
       let admission: Admission;
       try {
-        admission = ctx.orchestrator.executor.start({
+        admission = await ctx.orchestrator.executor.start({
           alias,
           command,
           async: false,

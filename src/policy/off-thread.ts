@@ -1,0 +1,122 @@
+/**
+ * Long command lines are decided on a worker thread, so no decision holds the event loop for
+ * more than about a millisecond (bench/policy.ts: a typical command takes ~50 µs, a 16 KiB
+ * line of a thousand statements tens of milliseconds). One worker per process, started on
+ * first need and unref'd; if it cannot start or dies, the decision is made in-line instead —
+ * slower for other requests, never different.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { PolicyFile } from '../config/schema.js';
+import type { PolicyDecision } from './decide.js';
+import type { ThreadRequest } from './decide-thread.js';
+import type { PolicyTarget } from './rules.js';
+
+/** Above these the decision is made off the event loop (measured: below them it stays well under 1 ms). */
+export const INLINE_MAX_LENGTH = 1024;
+export const INLINE_MAX_SEPARATORS = 16;
+
+/** Whether `command` is long enough to be decided on the worker thread. */
+export function decideOffThread(command: string): boolean {
+  if (command.length > INLINE_MAX_LENGTH) return true;
+  let separators = 0;
+  for (let i = 0; i < command.length; i++) {
+    const c = command.charCodeAt(i);
+    // ; & | newline: each may start another command.
+    if ((c === 0x3b || c === 0x26 || c === 0x7c || c === 0x0a) && ++separators > INLINE_MAX_SEPARATORS) return true;
+  }
+  return false;
+}
+
+type Reply = { id: number; decision: PolicyDecision } | { id: number; error: string };
+
+class DecisionThread {
+  private worker: Worker | undefined;
+  private broken = false;
+  private nextId = 1;
+  private answeredCount = 0;
+  private readonly pending = new Map<number, { resolve: (d: PolicyDecision) => void; reject: (e: Error) => void }>();
+  /** Policy keys the current worker has compiled. */
+  private readonly known = new Set<number>();
+
+  /** Decisions answered by the thread so far (for tests and diagnostics). */
+  get answered(): number {
+    return this.answeredCount;
+  }
+
+  /** Undefined when no worker can run here (the caller then decides in-line). */
+  decide(key: number, policy: PolicyFile, target: PolicyTarget, command: string): Promise<PolicyDecision> | undefined {
+    const worker = this.start();
+    if (worker === undefined) return undefined;
+    if (!this.known.has(key)) {
+      this.post(worker, { kind: 'policy', key, policy });
+      this.known.add(key);
+    }
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.post(worker, { kind: 'decide', id, key, target, command });
+      worker.ref(); // keep the process alive while a decision is owed
+    });
+  }
+
+  forget(key: number): void {
+    if (this.worker !== undefined && this.known.delete(key)) this.post(this.worker, { kind: 'forget', key });
+  }
+
+  private post(worker: Worker, request: ThreadRequest): void {
+    worker.postMessage(request);
+  }
+
+  private start(): Worker | undefined {
+    if (this.worker !== undefined || this.broken) return this.worker;
+    const here = fileURLToPath(import.meta.url);
+    // Built: decide-thread.js beside this file. From sources (tests): the .ts, loaded through
+    // tsx, which a worker's entry cannot get from --import: a bootstrap registers it first.
+    const fromSource = here.endsWith('.ts');
+    const script = here.replace(/off-thread\.(ts|js)$/, `decide-thread.${fromSource ? 'ts' : 'js'}`);
+    if (!existsSync(script)) {
+      this.broken = true;
+      return undefined;
+    }
+    try {
+      const options = { stdout: true, stderr: true } as const;
+      const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(pathToFileURL(script).href)}); })`;
+      const worker = fromSource ? new Worker(bootstrap, { ...options, eval: true }) : new Worker(script, options);
+      // stdout/stderr: true keeps anything the thread might print away from MCP's stdout. They are
+      // not read (nothing is printed there): a flowing stream would keep the process alive.
+      worker.unref();
+      worker.on('message', (reply: Reply) => this.settle(reply));
+      worker.on('error', (err) => this.fail(err));
+      worker.on('exit', () => this.fail(new Error('the policy worker thread exited')));
+      this.worker = worker;
+      return worker;
+    } catch {
+      this.broken = true;
+      return undefined;
+    }
+  }
+
+  private settle(reply: Reply): void {
+    const waiter = this.pending.get(reply.id);
+    if (waiter === undefined) return;
+    this.pending.delete(reply.id);
+    if (this.pending.size === 0) this.worker?.unref();
+    this.answeredCount++;
+    if ('decision' in reply) waiter.resolve(reply.decision);
+    else waiter.reject(new Error(reply.error));
+  }
+
+  /** The worker is gone: every waiting decision is retried in-line by its caller. */
+  private fail(err: Error): void {
+    this.broken = true;
+    this.worker = undefined;
+    this.known.clear();
+    for (const waiter of this.pending.values()) waiter.reject(err);
+    this.pending.clear();
+  }
+}
+
+/** The process's one decision thread. */
+export const decisionThread = new DecisionThread();
