@@ -35,6 +35,8 @@ export interface BypassInfo {
   original_command: string;
   normalized_command: string;
   blocked_pattern: string;
+  /** The caught command's words after quote removal, so telemetry can redact them one by one. */
+  words?: string[];
 }
 
 export interface PolicyDecision {
@@ -76,8 +78,9 @@ interface Node {
   /** Index in `words` of argv[0]. */
   programIndex: number;
   argv: Arg[];
-  /** Quote-removed text for deny checks. */
+  /** Quote-removed text for deny checks, and its words. */
   plain: string;
+  plainWords: string[];
   /** The command that runs this one through its argv (wrapper, `find -exec`), for admission. */
   parent: Node | undefined;
   /** How it is run, for reasons: `sudo`, `find -exec`, `sh -c`. */
@@ -263,16 +266,18 @@ function nodeFromCall(ctx: Context, call: Call, raw: string, depth: number): Nod
     problem ??= redirectionProblem(r.op, r.target, target);
     return printCall({ assigns: [], args: [], redirs: [r], pos: 0, end: 0 });
   });
-  const plain = [
+  const plainWords = [
     ...call.assigns.map((a) => `${a.name}=${displayValue(a.value)}`),
     ...argv.map((a) => a.value),
     ...call.redirs.map((r) => `${r.fd ?? ''}${r.op}${displayValue(r.target)}`),
-  ].join(' ');
+  ];
+  const plain = plainWords.join(' ');
   const node: Node = {
     words: [...assignWords, ...argv.map((a) => ctx.printed.get(a) as string), ...redirWords],
     programIndex: assignWords.length,
     argv,
     plain,
+    plainWords,
     parent: undefined,
     via: undefined,
     fromInput: false,
@@ -362,6 +367,7 @@ function addRunNode(ctx: Context, parent: Node, effect: Extract<Effect, { kind: 
     programIndex: assignWords.length,
     argv,
     plain: [...assigns, ...argv].map((a) => a.value).join(' '),
+    plainWords: [...assigns, ...argv].map((a) => a.value),
     parent,
     via: describeVia(parent, effect.feature),
     fromInput: parent.fromInput || effect.extraArgs === true || effect.feature.startsWith('xargs'),
@@ -497,17 +503,29 @@ function denyForms(node: Node): string[] {
 function denyChecks(ctx: Context, command: string, sent: string, segments: string[]): PolicyDecision | undefined {
   const { policy, target } = ctx;
   const formsByNode = ctx.nodes.map(denyForms);
-  const everyForm = [sent, ...formsByNode.flat()];
   for (const deny of policy.denySubstrings) {
-    const form = everyForm.find((f) => deny.matches(f));
-    if (form === undefined) continue;
+    let found: { form: string; words?: string[] } | undefined;
+    for (const [i, node] of ctx.nodes.entries()) {
+      const form = (formsByNode[i] as string[]).find((f) => deny.matches(f));
+      if (form !== undefined) {
+        found = { form, words: node.plainWords };
+        break;
+      }
+    }
+    if (found === undefined && deny.matches(sent)) found = { form: sent };
+    if (found === undefined) continue;
     return {
       ...denied(
         'deny_substrings',
-        `After parsing, the command reads '${form}', which contains the denied pattern '${deny.pattern}'.`,
+        `After parsing, the command reads '${found.form}', which contains the denied pattern '${deny.pattern}'.`,
         segments,
       ),
-      bypass: { original_command: command, normalized_command: form, blocked_pattern: deny.pattern },
+      bypass: {
+        original_command: command,
+        normalized_command: found.form,
+        blocked_pattern: deny.pattern,
+        ...(found.words ? { words: found.words } : {}),
+      },
     };
   }
   for (const rule of policy.deny) {
@@ -526,7 +544,12 @@ function denyChecks(ctx: Context, command: string, sent: string, segments: strin
           ? decision
           : {
               ...decision,
-              bypass: { original_command: command, normalized_command: form, blocked_pattern: glob.pattern },
+              bypass: {
+                original_command: command,
+                normalized_command: form,
+                blocked_pattern: glob.pattern,
+                words: node.plainWords,
+              },
             };
       }
     }

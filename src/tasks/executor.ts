@@ -12,7 +12,7 @@ import { execCommand, type ExecResult } from '../ssh/exec.js';
 import type { ConnectionPool } from '../ssh/pool.js';
 import { commandHash } from '../telemetry/command-hash.js';
 import type { EventEmitter, ProgressPhase } from '../telemetry/events.js';
-import { redactSecrets } from '../telemetry/redact.js';
+import { redactSecrets, redactWords } from '../telemetry/redact.js';
 import {
   ATTR_NETWORK_PEER_ADDRESS,
   ATTR_PROCESS_EXIT_CODE,
@@ -91,7 +91,10 @@ export class CommandExecutor {
         type: 'security_event',
         event_type: 'command_bypass_attempt',
         original_command: redactSecrets(decision.bypass.original_command),
-        normalized_command: redactSecrets(decision.bypass.normalized_command),
+        // The parsed form is redacted word by word: a quoted secret with spaces stays one word.
+        normalized_command: decision.bypass.words
+          ? redactWords(decision.bypass.words).join(' ')
+          : redactSecrets(decision.bypass.normalized_command),
         blocked_pattern: decision.bypass.blocked_pattern,
         reason: redactSecrets(decision.reason),
         alias: host.alias,

@@ -10,7 +10,7 @@ import type { StampedEvent } from '../../src/telemetry/events.js';
 import { commandStatus } from '../../src/telemetry/metrics.js';
 import { parseMetricsAddress } from '../../src/telemetry/metrics-server.js';
 import { toLogRecord } from '../../src/telemetry/otel-log-record.js';
-import { redactSecrets } from '../../src/telemetry/redact.js';
+import { redactSecrets, redactWords } from '../../src/telemetry/redact.js';
 import { toStderrLine } from '../../src/telemetry/stderr-line.js';
 import { StderrSink } from '../../src/telemetry/stderr-sink.js';
 import { AuditFirstStdioTransport } from '../../src/server/server.js';
@@ -121,6 +121,19 @@ describe('secret redaction', () => {
     ['git clone https://user:tok3n@example.com/r.git', 'tok3n'],
     ['export AWS_ACCESS_KEY_ID=AKIAABCDEFGHIJKLMNOP', 'AKIAABCDEFGHIJKLMNOP'],
     ['echo ghp_abcdefghijklmnopqrstuvwxyz0123456789', 'ghp_abcdefghijklmnopqrstuvwxyz0123456789'],
+    ['gpg --batch --passphrase=hunter2 -d f', 'hunter2'],
+    ['gpg --passphrase hunter2 -d f', 'hunter2'],
+    ['sshpass -p hunter2 ssh host', 'hunter2'],
+    ['sshpass -e -p hunter2 ssh host', 'hunter2'],
+    ['DB_PASS=hunter2 ./migrate', 'hunter2'],
+    ['export STRIPE_KEY=sk_live_abc123', 'sk_live_abc123'],
+    ['MY_TOKEN="a b c" run', 'a b c'],
+    ["curl --password 'two words' x", 'two words'],
+    ['curl -u admin:hunter2 https://x', 'hunter2'],
+    ['curl --user=admin:hunter2 https://x', 'hunter2'],
+    ["curl -u 'admin:two words' https://x", 'two words'],
+    ['mysql -h db admin:hunter2@db.internal', 'hunter2'],
+    ['psql postgres://app:hunter2@db/app', 'hunter2'],
   ])('%s loses its secret', (command, secret) => {
     const out = redactSecrets(command);
     expect(out).not.toContain(secret);
@@ -128,7 +141,27 @@ describe('secret redaction', () => {
   });
 
   it('leaves ordinary commands alone', () => {
-    expect(redactSecrets('ls -la /var/log && uptime')).toBe('ls -la /var/log && uptime');
+    for (const command of ['ls -la /var/log && uptime', 'grep -c error /var/log/syslog', 'date -u +%H:%M'])
+      expect(redactSecrets(command)).toBe(command);
+  });
+
+  it.each([
+    [['gpg', '--passphrase', 'two words', '-d', 'f'], 'two words'],
+    [['sshpass', '-p', 'two words', 'ssh', 'h'], 'two words'],
+    [['env', 'DB_PASSWORD=two words', 'run'], 'two words'],
+    [['curl', '-u', 'admin:two words', 'x'], 'two words'],
+    [['curl', '--token=two words', 'x'], 'two words'],
+    [['git', 'clone', 'https://u:two words@h/r'], 'two words'],
+  ])('redactWords %j hides the whole quoted value', (words, secret) => {
+    const out = redactWords(words).join(' ');
+    expect(out).not.toContain(secret);
+    expect(out).not.toContain('words');
+    expect(out).toContain('[REDACTED]');
+  });
+
+  it('redactWords leaves ordinary words alone', () => {
+    const words = ['find', '/var/log', '-name', '*.log', '-mtime', '+7'];
+    expect(redactWords(words)).toEqual(words);
   });
 });
 

@@ -406,7 +406,12 @@ describe('decision details', () => {
 
   it('reports the bypass with the original, the parsed form and the pattern', () => {
     const decision = engine.decide(dev, "r''m -rf /");
-    expect(decision.bypass).toEqual({ original_command: "r''m -rf /", normalized_command: 'rm -rf /', blocked_pattern: 'rm -rf /' });
+    expect(decision.bypass).toEqual({
+      original_command: "r''m -rf /",
+      normalized_command: 'rm -rf /',
+      blocked_pattern: 'rm -rf /',
+      words: ['rm', '-rf', '/'],
+    });
   });
 
   it('names the deny rule glob as the blocked pattern', () => {
