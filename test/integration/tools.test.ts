@@ -170,6 +170,7 @@ describe('MCP tools against a real sshd', () => {
     const r = await s.call('ssh_run', { alias: 'web1', command: 'rm -rf /' });
     expect(r.isError).toBe(true);
     expect(textOf(r)).toMatch(/denied by policy on web1 \(rule deny_substrings\)/);
+    expect(textOf(r)).not.toContain('..');
     expect(s.lines()).toContainEqual(
       expect.objectContaining({ type: 'policy_decision', alias: 'web1', hash: '5c7923bd67b0', allowed: false }),
     );

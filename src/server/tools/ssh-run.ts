@@ -9,7 +9,8 @@ import { fail, ok } from '../tool-result.js';
 /** The tool error for a command the policy refused: what decided, and what the caller can do. */
 export function deniedMessage(admission: Extract<Admission, { allowed: false }>): string {
   return (
-    `denied by policy on ${admission.alias} (rule ${admission.decision.rule}): ${admission.decision.reason}. ` +
+    // Reasons are sentences already: no second period.
+    `denied by policy on ${admission.alias} (rule ${admission.decision.rule}): ${admission.decision.reason.replace(/\.?$/, '.')} ` +
     'Use ssh_plan to see how the policy treats a command; if it should run, an operator must allow it in policy.yml.'
   );
 }
