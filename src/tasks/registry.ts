@@ -136,10 +136,11 @@ export class TaskRegistry {
     return [...this.tasks.values()].filter((t) => t.state === 'running');
   }
 
-  /** Cancels a running task; false when it is unknown or already finished. */
+  /** Cancels a running task; false when it is unknown, already finished or already being cancelled. */
   cancel(id: string): boolean {
     const task = this.tasks.get(id);
-    if (!task || task.state !== 'running') return false;
+    // A cancel in flight still shows `running` until the remote process is gone: one true only.
+    if (!task || task.state !== 'running' || task.abort.signal.aborted) return false;
     task.abort.abort(new Error('cancelled by request'));
     return true;
   }
