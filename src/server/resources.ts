@@ -1,6 +1,10 @@
 /** MCP resources: the host inventory as JSON, whole (`ssh://hosts`) and per alias (`ssh://host/{alias}`). */
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { ToolContext } from './context.js';
+
+/** The MCP specification's code for a resource that does not exist. */
+const RESOURCE_NOT_FOUND = -32002;
 import { hostSummary } from './tools/ssh-list-hosts.js';
 
 export function registerResources(server: McpServer, ctx: ToolContext): void {
@@ -44,7 +48,10 @@ export function registerResources(server: McpServer, ctx: ToolContext): void {
       const snap = ctx.orchestrator.snapshot;
       const name = Array.isArray(alias) ? alias[0] : alias;
       const host = name === undefined ? undefined : snap.config.hostsByAlias.get(name);
-      if (!host) throw new Error(`unknown host alias "${String(name)}": read ssh://hosts for the list`);
+      if (!host)
+        throw new McpError(RESOURCE_NOT_FOUND, `unknown host alias "${String(name)}": read ssh://hosts for the list`, {
+          uri: uri.href,
+        });
       const limits = snap.policy.limitsFor({ alias: host.alias, tags: host.tags });
       return {
         contents: [

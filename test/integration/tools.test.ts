@@ -87,6 +87,11 @@ describe('MCP tools against a real sshd', () => {
     expect(body).toMatchObject({ alias: 'db1', port: sshd.port, tags: ['db'], limits: { max_seconds: 10 } });
     const templates = await s.client.listResources();
     expect(templates.resources.map((r) => r.uri)).toContain('ssh://host/web1');
+    // An alias that does not exist is "resource not found" (-32002), with what to do next.
+    await expect(s.client.readResource({ uri: 'ssh://host/nope' })).rejects.toMatchObject({
+      code: -32002,
+      message: expect.stringContaining('read ssh://hosts'),
+    });
   });
 
   it('ssh_describe_host shows user and limits; an unknown alias is a tool error that says what to do', async () => {
