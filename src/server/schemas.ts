@@ -59,3 +59,12 @@ export const taskStatusShape = {
   bytes_read: z.number(),
   async: z.boolean(),
 };
+
+/**
+ * A tool's arguments as a strict object: an argument the tool does not know is an error that
+ * names it (a misspelt `comand` must not silently run nothing), and the published JSON Schema
+ * says `additionalProperties: false`.
+ */
+export function toolInput<Shape extends z.ZodRawShape>(shape: Shape): z.ZodObject<Shape, z.core.$strict> {
+  return z.object(shape).strict();
+}

@@ -119,6 +119,19 @@ describe('MCP tools against a real sshd', () => {
     expect(s.lines().filter((l) => l.type === 'audit')).toHaveLength(0);
   });
 
+  it('an argument a tool does not know is refused, naming it', async () => {
+    const decisions = (): number => s.lines().filter((l) => l.type === 'policy_decision').length;
+    const before = decisions();
+    const r = await s.call('ssh_run', { alias: 'web1', comand: 'uptime' } as never).catch((err: Error) => err);
+    const text = r instanceof Error ? r.message : textOf(r);
+    expect(r instanceof Error || r.isError === true, text).toBe(true);
+    expect(text).toContain('comand');
+    const tools = await s.client.listTools();
+    for (const tool of tools.tools) expect(tool.inputSchema.additionalProperties, tool.name).toBe(false);
+    // Nothing was decided, so nothing ran.
+    expect(decisions()).toBe(before);
+  });
+
   it('ssh_plan shows the exact text it would send, the programs and the writes', async () => {
     const plan = await s.call('ssh_plan', { alias: 'web1', command: "echo  'a  b' | ls  -l" });
     expect(plan.structuredContent).toMatchObject({

@@ -1,7 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { ToolContext } from '../context.js';
-import { aliasArg, hostSummaryShape, limitsShape } from '../schemas.js';
+import { aliasArg, hostSummaryShape, limitsShape, toolInput } from '../schemas.js';
 import { fail, ok } from '../tool-result.js';
 import { hostSummary } from './ssh-list-hosts.js';
 
@@ -12,7 +12,7 @@ export function registerSshDescribeHost(server: McpServer, ctx: ToolContext): vo
       title: 'Describe a host',
       description:
         'Shows one host: address, port, tags, description, the SSH user it connects as and the limits that apply to it.',
-      inputSchema: { alias: aliasArg },
+      inputSchema: toolInput({ alias: aliasArg }),
       outputSchema: { host: hostSummaryShape, username: z.string().nullable(), limits: limitsShape },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },

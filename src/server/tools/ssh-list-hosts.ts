@@ -2,7 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { HostConfig } from '../../config/schema.js';
 import type { ToolContext } from '../context.js';
-import { hostSummaryShape } from '../schemas.js';
+import { hostSummaryShape, toolInput } from '../schemas.js';
 import { ok } from '../tool-result.js';
 
 export function hostSummary(h: HostConfig): z.infer<typeof hostSummaryShape> {
@@ -23,7 +23,7 @@ export function registerSshListHosts(server: McpServer, ctx: ToolContext): void 
       title: 'List hosts',
       description:
         'Lists the host aliases in servers.yml with their address, port, tags and description. Optionally only hosts with a tag.',
-      inputSchema: { tag: z.string().min(1).max(100).optional().describe('Only hosts carrying this tag') },
+      inputSchema: toolInput({ tag: z.string().min(1).max(100).optional().describe('Only hosts carrying this tag') }),
       outputSchema: { hosts: z.array(hostSummaryShape) },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },

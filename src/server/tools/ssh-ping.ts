@@ -1,5 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
+import { toolInput } from '../schemas.js';
 import type { ToolContext } from '../context.js';
 import { ok } from '../tool-result.js';
 
@@ -10,7 +11,7 @@ export function registerSshPing(server: McpServer, ctx: ToolContext): void {
       title: 'Ping the orchestrator',
       description:
         'Health check: confirms the server is up and shows its version, uptime and how many hosts are configured.',
-      inputSchema: {},
+      inputSchema: toolInput({}),
       outputSchema: {
         ok: z.boolean(),
         version: z.string(),

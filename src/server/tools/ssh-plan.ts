@@ -2,7 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { commandHash } from '../../telemetry/command-hash.js';
 import type { ToolContext } from '../context.js';
-import { aliasArg, commandArg, limitsShape } from '../schemas.js';
+import { aliasArg, commandArg, limitsShape, toolInput } from '../schemas.js';
 import { fail, ok } from '../tool-result.js';
 
 export function registerSshPlan(server: McpServer, ctx: ToolContext): void {
@@ -14,7 +14,7 @@ export function registerSshPlan(server: McpServer, ctx: ToolContext): void {
         'Dry run: says whether the policy would allow the command on the host, which rule decides, the exact text that would be sent ' +
         '(the canonical print of what was checked), the programs it would run and files it would write, the limits that would apply, ' +
         'the resolved addresses and the network verdict for each. Nothing is executed and no connection is made.',
-      inputSchema: { alias: aliasArg, command: commandArg },
+      inputSchema: toolInput({ alias: aliasArg, command: commandArg }),
       outputSchema: {
         alias: z.string(),
         hash: z.string(),

@@ -2,7 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { UnknownAliasError, type Admission } from '../../tasks/executor.js';
 import type { ToolContext } from '../context.js';
-import { aliasArg, commandArg } from '../schemas.js';
+import { aliasArg, commandArg, toolInput } from '../schemas.js';
 import { fail, ok } from '../tool-result.js';
 import { deniedMessage } from './ssh-run.js';
 
@@ -15,7 +15,7 @@ export function registerSshRunAsync(server: McpServer, ctx: ToolContext): void {
         'Starts a shell command on one host if the policy allows it and returns a task id at once. Poll with ssh_get_task_status, ' +
         'read output while it runs with ssh_get_task_output, fetch the final result with ssh_get_task_result (kept for task_result_ttl ' +
         'seconds), stop it with ssh_cancel_async_task.',
-      inputSchema: { alias: aliasArg, command: commandArg },
+      inputSchema: toolInput({ alias: aliasArg, command: commandArg }),
       outputSchema: {
         task_id: z.string(),
         alias: z.string(),

@@ -4,7 +4,7 @@ import type { TaskResult } from '../../tasks/registry.js';
 import type { ToolContext } from '../context.js';
 import { progressReporter } from '../progress.js';
 import { renderCommandResult } from '../render.js';
-import { commandArg, commandResultShape } from '../schemas.js';
+import { commandArg, commandResultShape, toolInput } from '../schemas.js';
 import { fail, ok } from '../tool-result.js';
 
 const hostOutcome = z.object({
@@ -23,7 +23,7 @@ export function registerSshRunOnTag(server: McpServer, ctx: ToolContext): void {
       description:
         'Runs a shell command on every host carrying the tag, in parallel under the concurrency limits. The policy is checked ' +
         'per host; denied hosts are reported, not run. Returns one result per host.',
-      inputSchema: { tag: z.string().min(1).max(100).describe('Tag from servers.yml'), command: commandArg },
+      inputSchema: toolInput({ tag: z.string().min(1).max(100).describe('Tag from servers.yml'), command: commandArg }),
       outputSchema: {
         tag: z.string(),
         hosts_total: z.number(),

@@ -3,7 +3,7 @@ import { UnknownAliasError, type Admission } from '../../tasks/executor.js';
 import type { ToolContext } from '../context.js';
 import { progressReporter } from '../progress.js';
 import { renderCommandResult } from '../render.js';
-import { aliasArg, commandArg, commandResultShape } from '../schemas.js';
+import { aliasArg, commandArg, commandResultShape, toolInput } from '../schemas.js';
 import { fail, ok } from '../tool-result.js';
 
 /** The tool error for a command the policy refused: what decided, and what the caller can do. */
@@ -24,7 +24,7 @@ export function registerSshRun(server: McpServer, ctx: ToolContext): void {
         'Runs a shell command on one host if the policy allows it, and waits for it to finish (up to the max_seconds limit). ' +
         'Returns exit code, stdout and stderr (each capped at max_output_bytes). Sends progress notifications when a progressToken is given. ' +
         'For long commands prefer ssh_run_async.',
-      inputSchema: { alias: aliasArg, command: commandArg },
+      inputSchema: toolInput({ alias: aliasArg, command: commandArg }),
       outputSchema: commandResultShape,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     },

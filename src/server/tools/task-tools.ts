@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Task } from '../../tasks/registry.js';
 import type { ToolContext } from '../context.js';
 import { renderCommandResult } from '../render.js';
-import { commandResultShape, taskIdArg, taskStatusShape } from '../schemas.js';
+import { commandResultShape, taskIdArg, taskStatusShape, toolInput } from '../schemas.js';
 import { fail, ok } from '../tool-result.js';
 
 const readOnly = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
@@ -35,7 +35,7 @@ export function registerTaskTools(server: McpServer, ctx: ToolContext): void {
       title: 'Task status',
       description:
         'State (running, completed, failed, cancelled, timeout), phase, elapsed time and bytes read of a task.',
-      inputSchema: { task_id: taskIdArg },
+      inputSchema: toolInput({ task_id: taskIdArg }),
       outputSchema: taskStatusShape,
       annotations: readOnly,
     },
@@ -53,7 +53,7 @@ export function registerTaskTools(server: McpServer, ctx: ToolContext): void {
       title: 'Task result',
       description:
         'The final result of a finished task (exit code, stdout, stderr). While it still runs this says so; poll again later.',
-      inputSchema: { task_id: taskIdArg },
+      inputSchema: toolInput({ task_id: taskIdArg }),
       outputSchema: commandResultShape,
       annotations: readOnly,
     },
@@ -75,7 +75,7 @@ export function registerTaskTools(server: McpServer, ctx: ToolContext): void {
       title: 'Task output so far',
       description:
         'Output lines of a task, available while it still runs. Pass the next_offset of the previous call as offset to read only new lines.',
-      inputSchema: {
+      inputSchema: toolInput({
         task_id: taskIdArg,
         offset: z
           .number()
@@ -84,7 +84,7 @@ export function registerTaskTools(server: McpServer, ctx: ToolContext): void {
           .default(0)
           .describe('Line offset to start from (next_offset of the previous call)'),
         max_lines: z.number().int().min(1).max(5000).default(500),
-      },
+      }),
       outputSchema: {
         task_id: z.string(),
         state: taskStatusShape.state,
@@ -113,7 +113,7 @@ export function registerTaskTools(server: McpServer, ctx: ToolContext): void {
       {
         title,
         description,
-        inputSchema: { task_id: taskIdArg },
+        inputSchema: toolInput({ task_id: taskIdArg }),
         outputSchema: { task_id: z.string(), cancelled: z.boolean(), state: taskStatusShape.state },
         annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
       },
