@@ -18,6 +18,7 @@ import { Orchestrator } from './orchestrator.js';
 import { createMcpServer, serveStdio } from './server/server.js';
 import type { Server } from 'node:http';
 import { AuditChain } from './telemetry/audit-chain.js';
+import { installProcessGuard } from './telemetry/process-guard.js';
 import { TelemetryBus, unixSecondsNow } from './telemetry/bus.js';
 import { MetricsSink } from './telemetry/metrics.js';
 import { metricsUrlOf, parseMetricsAddress, startMetricsServer } from './telemetry/metrics-server.js';
@@ -198,6 +199,8 @@ async function main(argv: string[]): Promise<number> {
   const chained = values['audit-chain'] === true || /^(1|true|yes)$/i.test(env.MCP_SSH_AUDIT_CHAIN ?? '');
   const chainKey = env.MCP_SSH_AUDIT_CHAIN_KEY === '' ? undefined : env.MCP_SSH_AUDIT_CHAIN_KEY;
   const bus = new TelemetryBus([stderr], chained ? new AuditChain(chainKey) : undefined);
+  // From here on every warning and crash is a JSON line too (the exit hook flushes the sink).
+  installProcessGuard(bus, { exit: (code) => process.exit(code) });
   let orchestrator: Orchestrator | undefined;
   const metrics =
     metricsAddr !== undefined && metricsAddr !== ''

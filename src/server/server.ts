@@ -43,9 +43,18 @@ export class AuditFirstStdioTransport extends StdioServerTransport {
     super(stdin, stdout);
   }
 
+  /** The previous reply's write, finished (or failed). */
+  private tail: Promise<void> = Promise.resolve();
+
+  /**
+   * One reply at a time: the SDK waits for `drain` per write, so concurrent large replies piled
+   * up one `drain` listener each on stdout (MaxListenersExceededWarning at eleven) — in order.
+   */
   override send(message: JSONRPCMessage): Promise<void> {
     this.flushTelemetry();
-    return super.send(message);
+    const sent = this.tail.then(() => super.send(message));
+    this.tail = sent.catch(() => undefined);
+    return sent;
   }
 }
 

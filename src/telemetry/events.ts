@@ -178,7 +178,8 @@ export const errorEvent = z
     msg: z
       .string()
       .describe(
-        'Identifier, e.g. `run_exception`, `network_blocked`, `config_invalid`, `config_reload_failed`, `otel_warning`, `otel_records_dropped`',
+        'Identifier, e.g. `run_exception`, `network_blocked`, `config_invalid`, `config_reload_failed`, `otel_warning`, `otel_records_dropped`, ' +
+          '`process_warning` (a Node.js warning), `uncaught_exception` and `unhandled_rejection` (the crash that ends the process)',
       ),
     error: z.string().describe('Human-readable details'),
     issues: z

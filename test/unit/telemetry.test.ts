@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { EVENTS_DOC_PATH, renderEventsDoc } from '../../scripts/events-doc.js';
@@ -238,6 +238,26 @@ describe('telemetry bus', () => {
       'stdout {"jsonrpc":"2.0","id":1,"result":{}}',
       'stderr {"type":"trace","ts":T,"op":"after","elapsed_ms":1}',
     ]);
+  });
+
+  it('concurrent large replies are written one at a time, in order, with at most one drain listener', async () => {
+    let maxDrainListeners = 0;
+    const written: string[] = [];
+    const stdout = new Writable({
+      highWaterMark: 1024,
+      write(chunk: Buffer, _enc, done) {
+        written.push(chunk.toString('utf8'));
+        maxDrainListeners = Math.max(maxDrainListeners, stdout.listenerCount('drain'));
+        setTimeout(done, 1); // a slow reader
+      },
+    });
+    const transport = new AuditFirstStdioTransport(() => undefined, new PassThrough(), stdout);
+    const big = 'x'.repeat(64 * 1024);
+    await Promise.all(
+      Array.from({ length: 15 }, (_, id) => transport.send({ jsonrpc: '2.0', id, result: { text: big } })),
+    );
+    expect(maxDrainListeners).toBeLessThanOrEqual(1);
+    expect(written.map((w) => (JSON.parse(w) as { id: number }).id)).toEqual([...Array(15).keys()]);
   });
 
   it('lines still pending when the process exits are written before it ends', () => {
