@@ -7,7 +7,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -69,6 +69,7 @@ async function prepareFleet(opts: DemoOptions, say: Say): Promise<{ configDir: s
     say(`config:     ${resolve(opts.configDir)} (existing fleet)`);
     return { configDir: resolve(opts.configDir), stop: async () => undefined };
   }
+  const created = opts.dir === undefined;
   const root = resolve(opts.dir ?? mkdtempSync(join(tmpdir(), 'mcp-ssh-demo-')));
   const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
   const userKey = ssh2.utils.generateKeyPairSync('ed25519');
@@ -88,7 +89,12 @@ async function prepareFleet(opts: DemoOptions, say: Say): Promise<{ configDir: s
   const kind = sshd.kind === 'openssh' ? 'OpenSSH sshd' : `embedded ssh2 server (${sshd.reason ?? 'no OpenSSH'})`;
   say(`SSH server: ${kind} on 127.0.0.1:${sshd.port}, user ${sshd.username}`);
   say(`config:     ${fleet.configDir}`);
-  return { configDir: fleet.configDir, stop: sshd.stop };
+  // A directory the demo made holds a private key: removed at the end unless --keep.
+  const stop = async (): Promise<void> => {
+    await sshd.stop();
+    if (created && opts.keep !== true) rmSync(root, { recursive: true, force: true });
+  };
+  return { configDir: fleet.configDir, stop };
 }
 
 /** The server's environment: ours minus everything but what it reads (PATH, HOME, MCP_SSH_*, OTEL_*). */

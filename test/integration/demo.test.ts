@@ -3,6 +3,7 @@
  * client, end to end, with both SSH servers it can use, and OTel sent with --otlp.
  */
 import { spawn } from 'node:child_process';
+import { dirname } from 'node:path';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_TEST_POLICY, makeFleet } from '../helpers/fleet.js';
@@ -58,6 +59,10 @@ describe('demo', () => {
     expect(code, out).toBe(0);
     expect(out).toContain('OpenSSH sshd');
     expectFullStory(out);
+    // The temporary fleet (with its private key) is gone once the demo ends.
+    const configDir = /config:\s+(\S+)/.exec(out)?.[1];
+    expect(configDir, out).toBeDefined();
+    expect(existsSync(dirname(configDir as string))).toBe(false);
   });
 
   it("drives an existing fleet with --config-dir, passing the server's stderr lines through unchanged", async () => {
