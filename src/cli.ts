@@ -91,6 +91,54 @@ Example client config (Claude Desktop, Cursor, ...):
       "args": ["--config-dir", "/path/to/config"] } } }
 `;
 
+/** `mcp-ssh-orchestrator COMMAND --help`: what that one command does and takes. */
+const COMMAND_HELP: Record<string, string> = {
+  serve: `Usage: mcp-ssh-orchestrator [serve] [options]
+
+Serves MCP over stdio (the default command): stdout carries only MCP JSON-RPC, stderr one JSON
+line per event (docs/events.md). Stops cleanly when stdin closes or on SIGTERM/SIGINT.
+
+Options:
+  --config-dir DIR        servers.yml, credentials.yml, policy.yml (env MCP_SSH_CONFIG_DIR, default ./config)
+  --max-concurrency N     commands running at once across all hosts (default 32)
+  --max-per-host N        commands running at once on one host (default 8)
+  --idle-timeout SECONDS  close a pooled SSH connection unused this long (default 60)
+  --metrics-addr H:P      serve Prometheus metrics at http://H:P/metrics
+  --audit-chain           chain policy_decision, audit and security_event lines by hash
+
+The policy: docs/policy.md. Exit status 0 after a clean shutdown, 2 on an invalid config.
+`,
+  init: `Usage: mcp-ssh-orchestrator init [DIR]
+
+Writes a commented starter config directory (default ./config): servers.yml, credentials.yml,
+policy.yml, with keys/ and secrets/ beside it. Existing files are never overwritten.
+`,
+  check: `Usage: mcp-ssh-orchestrator check [--config-dir DIR] [--metrics-addr H:P]
+
+Validates the config directory as the server would at start (known_hosts included) and, with
+a metrics address, that the running server answers on /metrics. Prints policy warnings too:
+rules whose wildcard stands where a program name would be (a wildcard never admits a program
+run by another command) and rules that send text unchecked (allow_syntax).
+Exit status 0 healthy, 2 not (the container HEALTHCHECK).
+`,
+  demo: `Usage: mcp-ssh-orchestrator demo [--otlp URL] [--keep] [--embedded-sshd | --openssh]
+       mcp-ssh-orchestrator demo --config-dir DIR [--raw-stderr] [--every SECONDS] [--server-arg ARG]...
+
+A complete scripted MCP session on this machine: a local SSH server (OpenSSH when installed,
+else one embedded with ssh2), a generated fleet, the official MCP client driving an allowed
+command, a dry run, a denied command, a bypass attempt, a timeout and a tag fan-out.
+
+Options:
+  --otlp URL          also send OTel logs and traces to a collector
+  --keep              leave the SSH server (and its temporary config) up for your own MCP client
+  --embedded-sshd     use the embedded ssh2 server; --openssh requires OpenSSH's sshd
+  --config-dir DIR    drive an existing fleet instead of a generated one
+  --raw-stderr        pass the server's JSON lines through unchanged
+  --every SECONDS     repeat the session until stopped (a traffic source)
+  --server-arg ARG    an extra argument for the server (repeatable)
+`,
+};
+
 function positiveInt(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
   const n = Number(value);
@@ -146,7 +194,8 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   if (values.help) {
-    writeOut(HELP);
+    const command = positionals[0];
+    writeOut(command !== undefined && Object.hasOwn(COMMAND_HELP, command) ? (COMMAND_HELP[command] as string) : HELP);
     return 0;
   }
   if (values.version) {

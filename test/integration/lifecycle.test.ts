@@ -67,6 +67,18 @@ describe('server process lifecycle', () => {
     expect(version.stdout.trim()).toBe(pkg.version);
   });
 
+  it.each([
+    ['serve', 'Usage: mcp-ssh-orchestrator [serve]'],
+    ['init', 'Usage: mcp-ssh-orchestrator init [DIR]'],
+    ['check', 'Usage: mcp-ssh-orchestrator check'],
+    ['demo', 'Usage: mcp-ssh-orchestrator demo'],
+  ])('%s --help explains that command, not the global usage', (command, first) => {
+    const help = runCli([command, '--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout.split('\n')[0]).toContain(first);
+    expect(help.stdout).not.toContain('Example client config');
+  });
+
   it('exits 2 on an invalid config with a JSON line naming file, line and field', () => {
     const broken = makeFleet([sshd], [{ alias: 'web1', sshd }]);
     writeFileSync(
