@@ -241,7 +241,8 @@ export function issuesFromZod(error: z.ZodError, file: string, input: unknown, l
           ...locate(path, 'key'),
           path: formatPath(path),
           message:
-            key in UNKNOWN_KEY_ADVICE
+            // Own keys only: `toString` or `constructor` must not find Object.prototype's functions.
+            Object.hasOwn(UNKNOWN_KEY_ADVICE, key)
               ? `unknown key "${key}": ${UNKNOWN_KEY_ADVICE[key]} (${issue.message})`
               : `unknown key "${key}" (${issue.message})`,
         });

@@ -199,6 +199,12 @@ const brokenCases: BrokenCase[] = [
       'policy.yml:2:3 network.allow_ip: unknown key "allow_ip" (expected one of: allow_ips, allow_cidrs, block_ips, block_cidrs, require_known_host, dns_max_per_second, dns_cache_ttl)',
   },
   {
+    name: 'a key named like an Object.prototype member',
+    files: { 'policy.yml': lines('toString: 1', 'rules: []') },
+    expected: () =>
+      'policy.yml:1:1 toString: unknown key "toString" (expected one of: known_hosts_path, limits, network, rules, overrides)',
+  },
+  {
     name: 'unknown rule key (and the missing key it was meant to be)',
     files: { 'policy.yml': lines('rules:', '  - action: allow', '    command: ["uptime"]') },
     expected: () =>
