@@ -310,8 +310,16 @@ function redirectionProblem(op: string, word: Word, target: Arg): Problem | unde
   return undefined;
 }
 
+/** Args whose only computed part is a leading `~` (the login user's home): matched as written, `~/…`. */
+const HOME_PATHS = new WeakSet<Arg>();
+
 function argFromWord(word: Word): Arg {
   const exact = literalValue(word) !== undefined;
+  if (!exact && word.parts[0]?.kind === 'tilde' && word.parts.slice(1).every((p) => p.kind === 'lit')) {
+    const arg: Arg = { value: displayValue(word), exact: false, splits: false, mayBeOption: false };
+    HOME_PATHS.add(arg);
+    return arg;
+  }
   const first = word.parts[0];
   const unquotedParam = word.parts.some((p) => p.kind === 'param' && !p.quoted);
   const splits = unquotedParam || word.parts.some((p) => p.kind === 'glob');
@@ -655,7 +663,7 @@ function checkEffects(node: Node, admissions: Admission[], writes: string[]): Pr
     }
   }
   for (const { path, feature } of writeTargets) {
-    if (path === undefined || !path.exact) {
+    if (path === undefined || (!path.exact && !HOME_PATHS.has(path))) {
       if (path !== undefined && HARMLESS_WRITES.has(path.value)) continue;
       return {
         code: 'write_denied',

@@ -387,6 +387,13 @@ describe('commands inside commands', () => {
     expect(git.decide(dev, 'git log --oneline')).toMatchObject({ allowed: true });
   });
 
+  it('write_paths may name paths under the login home as ~/…', () => {
+    const home = with_([{ name: 'h', action: 'allow', commands: ['echo *'], write_paths: ['~/out/*'] }]);
+    expect(home.decide(dev, 'echo x > ~/out/f')).toMatchObject({ allowed: true, writes: ['~/out/f'] });
+    expect(home.decide(dev, 'echo x > ~/.bashrc')).toMatchObject({ allowed: false, rule: 'write_denied' });
+    expect(home.decide(dev, 'echo x > ~/out/../.bashrc')).toMatchObject({ allowed: false, rule: 'write_denied' });
+  });
+
   it('allow_exec opts in for programs named literally only', () => {
     const exec = with_([
       { name: 'py', action: 'allow', allow_exec: true, commands: ['python3 -c *'] },
