@@ -269,7 +269,18 @@ async function main(argv: string[]): Promise<number> {
   let metricsServer: Server | undefined;
   if (metrics && metricsAddr) {
     bus.add(metrics);
-    metricsServer = (await startMetricsServer(metrics.registry, parseMetricsAddress(metricsAddr))).server;
+    const addr = parseMetricsAddress(metricsAddr);
+    try {
+      metricsServer = (await startMetricsServer(metrics.registry, addr)).server;
+    } catch (err) {
+      // MCP keeps serving without /metrics: a busy port must not take the commands down with it.
+      bus.emit({
+        type: 'error',
+        level: 'error',
+        msg: 'metrics_unavailable',
+        error: `${err instanceof Error ? err.message : String(err)}; serving MCP without /metrics — free the port or change --metrics-addr`,
+      });
+    }
   }
   const shutdownTelemetry = async (): Promise<void> => {
     metricsServer?.close();

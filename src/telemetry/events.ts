@@ -179,7 +179,8 @@ export const errorEvent = z
       .string()
       .describe(
         'Identifier, e.g. `run_exception`, `network_blocked`, `config_invalid`, `config_reload_failed`, `otel_warning`, `otel_records_dropped`, ' +
-          '`process_warning` (a Node.js warning), `uncaught_exception` and `unhandled_rejection` (the crash that ends the process)',
+          '`process_warning` (a Node.js warning), `uncaught_exception` and `unhandled_rejection` (the crash that ends the process), ' +
+          '`metrics_unavailable` (the --metrics-addr port could not be bound; MCP keeps serving)',
       ),
     error: z.string().describe('Human-readable details'),
     issues: z

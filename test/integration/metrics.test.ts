@@ -89,3 +89,31 @@ describe('Prometheus metrics', () => {
     expect(out.trim()).toBe('');
   });
 });
+
+describe('a busy --metrics-addr port', () => {
+  it('leaves MCP serving, with a JSON error line saying what to do', async () => {
+    const sshd = await startSshd();
+    const fleet = makeFleet([sshd], [{ alias: 'web1', sshd }]);
+    // Hold the port with another listener first.
+    const { createServer } = await import('node:net');
+    const holder = createServer();
+    const port = await freePort();
+    await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', resolve));
+    const s = await startSession(fleet.configDir, { args: ['--metrics-addr', `127.0.0.1:${port}`] });
+    try {
+      const r = await s.call('ssh_run', { alias: 'web1', command: 'echo still serving' });
+      expect(r.structuredContent).toMatchObject({ exit_code: 0, stdout: 'still serving\n' });
+      expect(s.lines()).toContainEqual(
+        expect.objectContaining({
+          type: 'error',
+          msg: 'metrics_unavailable',
+          error: expect.stringContaining(String(port)),
+        }),
+      );
+    } finally {
+      await s.close();
+      holder.close();
+      await sshd.stop();
+    }
+  });
+});
