@@ -512,20 +512,22 @@ function denyChecks(ctx: Context, command: string, sent: string, segments: strin
   const { policy, target } = ctx;
   const formsByNode = ctx.nodes.map(denyForms);
   for (const deny of policy.denySubstrings) {
-    let found: { form: string; words?: string[] } | undefined;
+    // `shown` is the printed (quoted) text: reasons are redacted as text, and a quote-removed
+    // form would split a quoted secret with spaces.
+    let found: { form: string; shown: string; words?: string[] } | undefined;
     for (const [i, node] of ctx.nodes.entries()) {
       const form = (formsByNode[i] as string[]).find((f) => deny.matches(f));
       if (form !== undefined) {
-        found = { form, words: node.plainWords };
+        found = { form, shown: node.words.join(' '), words: node.plainWords };
         break;
       }
     }
-    if (found === undefined && deny.matches(sent)) found = { form: sent };
+    if (found === undefined && deny.matches(sent)) found = { form: sent, shown: sent };
     if (found === undefined) continue;
     return {
       ...denied(
         'deny_substrings',
-        `After parsing, the command reads '${found.form}', which contains the denied pattern '${deny.pattern}'.`,
+        `After parsing, the command reads '${found.shown}', which contains the denied pattern '${deny.pattern}'.`,
         segments,
       ),
       bypass: {
@@ -544,7 +546,7 @@ function denyChecks(ctx: Context, command: string, sent: string, segments: strin
         if (glob === undefined) continue;
         const decision = denied(
           { rule: rule.name },
-          `'${form}'${node.via ? ` (run by ${node.via})` : ''} matches the deny pattern '${glob.pattern}' of rule '${rule.name}'.`,
+          `'${node.words.join(' ')}'${node.via ? ` (run by ${node.via})` : ''} matches the deny pattern '${glob.pattern}' of rule '${rule.name}'.`,
           segments,
         );
         const asWritten = glob.matches(node.raw.trim()) || glob.matches(command.trim());

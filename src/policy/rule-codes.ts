@@ -3,7 +3,7 @@
  * decision, the event model and the config check, so a user rule can never be called
  * `default_deny` and a SIEM can list every code the policy emits.
  */
-import { UNSUPPORTED_CONSTRUCTS, type UnsupportedConstruct } from './shell/ast.js';
+import type { UnsupportedConstruct } from './shell/ast.js';
 
 export const BUILTIN_RULE_CODES = [
   /** No allow rule admits a command (or a program a wrapper runs). */
@@ -28,8 +28,6 @@ export const BUILTIN_RULE_CODES = [
 ] as const;
 
 export type BuiltinRuleCode = (typeof BUILTIN_RULE_CODES)[number] | `unsupported_syntax:${UnsupportedConstruct}`;
-
-export const UNSUPPORTED_SYNTAX_CODES: readonly string[] = UNSUPPORTED_CONSTRUCTS.map((c) => `unsupported_syntax:${c}`);
 
 /** Whether `name` is one of the built-in codes (which no operator rule may be called). */
 export function isBuiltinRuleCode(name: string): boolean {

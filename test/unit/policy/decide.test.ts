@@ -16,6 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, policyFileSchema } from '../../../src/config/schema.js';
 import { PolicyEngine, type PolicyTarget } from '../../../src/policy/engine.js';
 import { lintPolicy } from '../../../src/policy/lint.js';
+import { redactSecrets, redactWords } from '../../../src/telemetry/redact.js';
 
 const policy = policyFileSchema.parse({
   limits: {
@@ -419,6 +420,14 @@ describe('decision details', () => {
       blocked_pattern: 'rm -rf /',
       words: ['rm', '-rf', '/'],
     });
+  });
+
+  it('a quoted secret with spaces cannot leak through the redacted reason or parsed form', () => {
+    // Only the quote-removed form contains the deny substring here (the quotes split it).
+    const decision = engine.decide(dev, `DB_PASS="q zqx9" 'rm -rf' /`);
+    expect(decision.rule).toBe('deny_substrings');
+    expect(redactSecrets(decision.reason)).not.toContain('zqx9');
+    expect(redactWords(decision.bypass?.words ?? []).join(' ')).not.toContain('zqx9');
   });
 
   it('names the deny rule glob as the blocked pattern', () => {
