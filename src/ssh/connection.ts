@@ -5,9 +5,9 @@
  */
 import { connect as tcpConnect, type Socket } from 'node:net';
 import ssh2 from 'ssh2';
-import type { ClientChannel, ConnectConfig } from 'ssh2';
+import type { ClientChannel, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
 import { SshError } from './errors.js';
-import { fingerprint, sshKeyType, type KnownHosts } from './known-hosts.js';
+import { fingerprint, sshKeyType, type HostKeyVerdict, type KnownHosts } from './known-hosts.js';
 
 export interface AuthMaterial {
   username: string;
@@ -112,10 +112,14 @@ export class SshConnection {
           hostVerifier: (key: Buffer) => {
             const verdict = opts.knownHosts.verify(opts.hostForKeys, opts.port, key);
             if (verdict.status === 'match') return true;
-            hostKeyFailure = hostKeyError(verdict.status, opts, key);
+            hostKeyFailure = hostKeyError(verdict, opts, key);
             return false;
           },
         };
+        // Ask first for the key types known_hosts holds for this host, as OpenSSH does: a server
+        // with an ed25519 key and the RSA key we know then presents the RSA one.
+        const hostKeyAlgorithms = opts.knownHosts.hostKeyAlgorithms(opts.hostForKeys, opts.port);
+        if (hostKeyAlgorithms) config.algorithms = { serverHostKey: hostKeyAlgorithms as ServerHostKeyAlgorithm[] };
         if (opts.auth.privateKey) config.privateKey = opts.auth.privateKey;
         if (opts.auth.passphrase !== undefined) config.passphrase = opts.auth.passphrase;
         if (opts.auth.password !== undefined) config.password = opts.auth.password;
@@ -235,20 +239,35 @@ export class SshConnection {
   }
 }
 
-function hostKeyError(status: 'unknown' | 'mismatch' | 'revoked', opts: ConnectOptions, key: Buffer): SshError {
+function hostKeyError(
+  verdict: Exclude<HostKeyVerdict, { status: 'match' }>,
+  opts: ConnectOptions,
+  key: Buffer,
+): SshError {
   const where = opts.port === 22 ? opts.hostForKeys : `[${opts.hostForKeys}]:${opts.port}`;
-  const fp = `${sshKeyType(key)} ${fingerprint(key)}`;
-  if (status === 'unknown') {
+  const offeredType = sshKeyType(key);
+  const fp = `${offeredType} ${fingerprint(key)}`;
+  if (verdict.status === 'unknown') {
     return new SshError(
       'host_key_unknown',
       `host key for ${where} is not in ${opts.knownHosts.path} (server offered ${fp}); verify the fingerprint out of band and add it ` +
         `with \`ssh-keyscan -p ${opts.port} ${opts.hostForKeys} >> ${opts.knownHosts.path}\` — keys are never added automatically`,
     );
   }
-  if (status === 'revoked') {
+  if (verdict.status === 'revoked') {
     return new SshError(
       'host_key_revoked',
       `host key ${fp} for ${where} is marked @revoked in ${opts.knownHosts.path}; refusing to connect`,
+    );
+  }
+  if (!verdict.expectedTypes.includes(offeredType)) {
+    // We asked for the known types first, so the server holds none of them (or is not the server).
+    return new SshError(
+      'host_key_mismatch',
+      `HOST KEY MISMATCH for ${where}: the server offered ${fp}, but ${opts.knownHosts.path} holds only ` +
+        `${verdict.expectedTypes.join(', ')} keys for it and the server presented none of those types. ` +
+        'This can mean a man-in-the-middle attack or a reinstalled host whose old key is gone; verify the new key out of band ' +
+        'before replacing the entry',
     );
   }
   return new SshError(

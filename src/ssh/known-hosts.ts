@@ -2,12 +2,40 @@
  * Strict host-key verification against an OpenSSH known_hosts file. Supports plain and
  * `[host]:port` patterns, wildcards, negation, hashed entries (`|1|salt|hash`) and the
  * `@revoked` marker. There is no auto-add: an unknown key is refused like a changed one.
+ *
+ * Like OpenSSH's client, the connection asks first for the host-key algorithms of the key types
+ * known_hosts holds for the host (`hostKeyAlgorithms`), so a server that has an ed25519 key and
+ * the RSA key we know presents the RSA one instead of failing the check.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 
 export type HostKeyVerdict =
   { status: 'match' } | { status: 'unknown' } | { status: 'mismatch'; expectedTypes: string[] } | { status: 'revoked' };
+
+/**
+ * The host-key algorithms the client can verify, most preferred first: ssh2's default
+ * `serverHostKey` list (ssh2 1.17; a unit test keeps the two equal). `ssh-dss` is left out, as
+ * ssh2 and OpenSSH leave it out of their defaults.
+ */
+export const HOST_KEY_ALGORITHMS: readonly string[] = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+];
+
+/** The algorithms a server signs with for a key of each type (an RSA key serves three). */
+const ALGORITHMS_BY_KEY_TYPE: Readonly<Record<string, readonly string[]>> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+};
 
 interface KnownHostEntry {
   marker: '' | '@revoked' | '@cert-authority';
@@ -44,20 +72,43 @@ export class KnownHosts {
 
   /** Checks the key a server presented for `host` on `port`. */
   verify(host: string, port: number, key: Buffer): HostKeyVerdict {
-    const names = port === 22 ? [host, `[${host}]:22`] : [`[${host}]:${port}`];
     const keyType = sshKeyType(key);
-    const forHost = this.entries.filter(
-      (e) => e.marker !== '@cert-authority' && names.some((n) => hostMatches(e.patterns, n)),
-    );
+    const forHost = this.entriesFor(host, port);
     if (forHost.some((e) => e.marker === '@revoked' && e.key.equals(key))) return { status: 'revoked' };
     const candidates = forHost.filter((e) => e.marker === '');
     if (candidates.some((e) => e.key.length === key.length && timingSafeEqual(e.key, key))) return { status: 'match' };
-    // OpenSSH calls it a changed key only when a key of the same type is known for the host.
-    const sameType = candidates.filter((e) => e.keyType === keyType);
-    if (sameType.length > 0) return { status: 'mismatch', expectedTypes: [keyType] };
+    if (candidates.some((e) => e.keyType === keyType)) return { status: 'mismatch', expectedTypes: [keyType] };
+    // A key of another type than every known one is a changed key too, as OpenSSH has it
+    // (hostfile.c: "no key matches but a key with a different type is found → HOST_CHANGED"):
+    // hostKeyAlgorithms asked for the known types first, so the server no longer holds any of
+    // them, or it is not the server. Calling it "unknown" would invite adding the new key.
     if (candidates.length > 0)
       return { status: 'mismatch', expectedTypes: [...new Set(candidates.map((e) => e.keyType))] };
     return { status: 'unknown' };
+  }
+
+  /**
+   * The `serverHostKey` algorithm list to offer when connecting to `host` on `port`: those of the
+   * key types known_hosts holds for it first, then the others, in HOST_KEY_ALGORITHMS order —
+   * OpenSSH's order_hostkeyalgs. Undefined when no key is known for the host: keep ssh2's
+   * defaults (the key it gets is then unknown). `@revoked` and `@cert-authority` lines don't
+   * count; a plain line does even when its key is also revoked, so the server presents it and
+   * the check reports it as revoked.
+   */
+  hostKeyAlgorithms(host: string, port: number): string[] | undefined {
+    const known = new Set(
+      this.entriesFor(host, port)
+        .filter((e) => e.marker === '')
+        .flatMap((e) => ALGORITHMS_BY_KEY_TYPE[e.keyType] ?? []),
+    );
+    if (known.size === 0) return undefined;
+    return [...HOST_KEY_ALGORITHMS.filter((a) => known.has(a)), ...HOST_KEY_ALGORITHMS.filter((a) => !known.has(a))];
+  }
+
+  /** Entries whose patterns name the host (`host` on 22, else `[host]:port`), CA lines left out. */
+  private entriesFor(host: string, port: number): KnownHostEntry[] {
+    const names = port === 22 ? [host, `[${host}]:22`] : [`[${host}]:${port}`];
+    return this.entries.filter((e) => e.marker !== '@cert-authority' && names.some((n) => hostMatches(e.patterns, n)));
   }
 }
 
@@ -85,7 +136,8 @@ function parseKnownHosts(text: string): KnownHostEntry[] {
     const [patterns, keyType, keyB64] = fields;
     if (patterns === undefined || keyType === undefined || keyB64 === undefined) continue;
     const key = Buffer.from(keyB64, 'base64');
-    if (key.length === 0) continue;
+    // OpenSSH skips a line whose key does not carry the type the line names.
+    if (key.length === 0 || sshKeyType(key) !== keyType) continue;
     entries.push({ marker, patterns, keyType, key });
   }
   return entries;
