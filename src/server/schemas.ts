@@ -22,13 +22,32 @@ export const limitsShape = z.object({
   task_progress_interval: z.number(),
 });
 
+const outputEncoding = z
+  .enum(['utf8', 'base64'])
+  .describe('utf8 for text; base64 for binary output (a NUL byte, or bytes that are not UTF-8)');
+
+const streamWindow = z.object({
+  offset: z.number().describe('Byte offset of the first output byte in this reply'),
+  bytes: z.number().describe('Output bytes in this reply'),
+  kept: z.number().describe('Bytes kept for the stream (at most max_output_bytes)'),
+  next_offset: z.number().nullable().describe('Offset to read on from, or null at the end of what was kept'),
+});
+
 export const commandResultShape = {
   task_id: z.string(),
   alias: z.string(),
   hash: z.string(),
   exit_code: z.number(),
-  stdout: z.string(),
-  stderr: z.string(),
+  stdout: z.string().describe('Output as text, or base64 when stdout_encoding says so'),
+  stderr: z.string().describe('Output as text, or base64 when stderr_encoding says so'),
+  stdout_encoding: outputEncoding,
+  stderr_encoding: outputEncoding,
+  output_window: z
+    .object({ stdout: streamWindow, stderr: streamWindow, read_more: z.string().optional() })
+    .optional()
+    .describe(
+      'Present when this reply holds less than all the output kept: which bytes it holds, and the call that reads on',
+    ),
   bytes_out: z.number(),
   bytes_err: z.number(),
   truncated: z.boolean(),

@@ -19,8 +19,9 @@ export interface ExecResult {
   /** The remote exit status; -1 when the process ended by signal, timeout or cancellation. */
   exitCode: number;
   exitSignal?: string;
-  stdout: string;
-  stderr: string;
+  /** The first max_output_bytes of each stream, as received (binary or text: the caller decides). */
+  stdout: Buffer;
+  stderr: Buffer;
   /** Bytes received on each stream, including any beyond the cap. */
   bytesOut: number;
   bytesErr: number;
@@ -59,8 +60,8 @@ class CappedBuffer {
     this.kept += part.length;
   }
 
-  text(): string {
-    return Buffer.concat(this.chunks).toString('utf8');
+  bytes(): Buffer {
+    return Buffer.concat(this.chunks, this.kept);
   }
 }
 
@@ -148,8 +149,8 @@ function watchChannel(
     resolve({
       exitCode: ended ? -1 : (exitCode ?? -1),
       ...(exitSignal !== undefined ? { exitSignal } : {}),
-      stdout: out.text(),
-      stderr: err.text(),
+      stdout: out.bytes(),
+      stderr: err.bytes(),
       bytesOut: out.total,
       bytesErr: err.total,
       truncated: out.truncated || err.truncated,

@@ -105,7 +105,7 @@ export class CommandExecutor {
       return { allowed: false, alias: host.alias, hash, decision };
     }
     const limits = snap.policy.limitsFor({ alias: host.alias, tags: host.tags });
-    const task = tasks.create(host.alias, req.command, hash, req.async, limits.task_result_ttl);
+    const task = tasks.create(host.alias, req.command, hash, req.async, limits);
     // What goes over SSH is the print of the checked tree; the trail says when it differs.
     const sent = decision.sent ?? req.command;
     emitter.emit({
@@ -239,8 +239,6 @@ export class CommandExecutor {
       alias: host.alias,
       hash: task.hash,
       exit_code: exec?.exitCode ?? -1,
-      stdout: exec?.stdout ?? '',
-      stderr: exec?.stderr ?? '',
       bytes_out: exec?.bytesOut ?? 0,
       bytes_err: exec?.bytesErr ?? 0,
       truncated: exec?.truncated ?? false,
@@ -290,7 +288,7 @@ export class CommandExecutor {
       port: host.port,
       task_id: task.id,
     });
-    task.finish(result);
+    task.finish(result, exec ? { stdout: exec.stdout, stderr: exec.stderr } : undefined);
     emitter.emit({ type: 'trace', op: 'run_done', elapsed_ms: task.elapsedMs, task_id: task.id, alias: host.alias });
   }
 

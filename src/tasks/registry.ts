@@ -4,6 +4,9 @@
  * task_result_ttl seconds after it ends.
  */
 import { randomBytes } from 'node:crypto';
+import { LiveOutput, type OutputLine, type OutputStream } from './live-output.js';
+
+export type { OutputLine } from './live-output.js';
 
 export type TaskState = 'running' | 'completed' | 'failed' | 'cancelled' | 'timeout';
 export type TaskPhase = 'pending' | 'connecting' | 'connected' | 'running' | 'done';
@@ -13,8 +16,6 @@ export interface TaskResult {
   alias: string;
   hash: string;
   exit_code: number;
-  stdout: string;
-  stderr: string;
   bytes_out: number;
   bytes_err: number;
   truncated: boolean;
@@ -28,13 +29,11 @@ export interface TaskResult {
   remote_stopped?: boolean;
 }
 
-export interface OutputLine {
-  stream: 'stdout' | 'stderr';
-  text: string;
+/** The bytes kept of each stream (the first max_output_bytes), exactly as received. */
+export interface CapturedOutput {
+  stdout: Buffer;
+  stderr: Buffer;
 }
-
-/** Upper bound on lines kept for ssh_get_task_output; older lines roll off. */
-const MAX_OUTPUT_LINES = 10_000;
 
 export class Task {
   readonly id = `task_${randomBytes(8).toString('hex')}`;
@@ -45,12 +44,12 @@ export class Task {
   bytesRead = 0;
   finishedAt?: number;
   result?: TaskResult;
+  /** What the command wrote, set with the result. */
+  captured: CapturedOutput = { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) };
   /** Resolves once the task has its result (and so its audit line). */
   readonly settled: Promise<void>;
   private markSettled!: () => void;
-  private readonly lines: OutputLine[] = [];
-  private droppedLines = 0;
-  private readonly partial: Record<OutputLine['stream'], string> = { stdout: '', stderr: '' };
+  private readonly live: LiveOutput;
 
   constructor(
     readonly alias: string,
@@ -58,7 +57,9 @@ export class Task {
     readonly hash: string,
     readonly isAsync: boolean,
     readonly resultTtlMs: number,
+    maxOutputBytes: number,
   ) {
+    this.live = new LiveOutput(maxOutputBytes);
     this.settled = new Promise((resolve) => (this.markSettled = resolve));
   }
 
@@ -66,53 +67,29 @@ export class Task {
     return (this.finishedAt ?? Date.now()) - this.startedAt;
   }
 
-  /** Splits incoming bytes into lines so clients can read output while the command runs. */
-  appendOutput(stream: OutputLine['stream'], chunk: Buffer): void {
+  /** Incoming bytes, as lines clients can read while the command runs. */
+  appendOutput(stream: OutputStream, chunk: Buffer): void {
     this.bytesRead += chunk.length;
-    const parts = (this.partial[stream] + chunk.toString('utf8')).split('\n');
-    this.partial[stream] = parts.pop() ?? '';
-    for (const text of parts) this.pushLine({ stream, text });
+    this.live.append(stream, chunk);
   }
 
-  /**
-   * Complete lines from `offset` on (offsets count every line ever produced, so a client can
-   * poll with the `next_offset` it got last time). `partial` holds the unfinished last line of
-   * each stream once the reader has caught up.
-   */
+  /** See LiveOutput.since. */
   outputSince(
     offset: number,
     max: number,
+    fits?: (line: OutputLine) => boolean,
   ): { lines: OutputLine[]; next_offset: number; dropped: number; partial: OutputLine[] } {
-    const start = Math.max(offset, this.droppedLines);
-    const index = start - this.droppedLines;
-    const lines = this.lines.slice(index, index + max);
-    const caughtUp = index + lines.length >= this.lines.length;
-    const partial = caughtUp
-      ? (['stdout', 'stderr'] as const)
-          .filter((s) => this.partial[s] !== '')
-          .map((stream) => ({ stream, text: this.partial[stream] }))
-      : [];
-    return { lines, next_offset: start + lines.length, dropped: start - offset, partial };
+    return this.live.since(offset, max, fits);
   }
 
-  finish(result: TaskResult): void {
-    for (const stream of ['stdout', 'stderr'] as const) {
-      if (this.partial[stream] !== '') this.pushLine({ stream, text: this.partial[stream] });
-      this.partial[stream] = '';
-    }
+  finish(result: TaskResult, captured?: CapturedOutput): void {
+    this.live.end();
+    if (captured) this.captured = captured;
     this.result = result;
     this.finishedAt = Date.now();
     this.phase = 'done';
     this.state = result.timeout ? 'timeout' : result.cancelled ? 'cancelled' : result.error ? 'failed' : 'completed';
     this.markSettled();
-  }
-
-  private pushLine(line: OutputLine): void {
-    this.lines.push(line);
-    if (this.lines.length > MAX_OUTPUT_LINES) {
-      this.lines.shift();
-      this.droppedLines++;
-    }
   }
 }
 
@@ -120,9 +97,15 @@ export class TaskRegistry {
   private readonly tasks = new Map<string, Task>();
   private lastSweep = 0;
 
-  create(alias: string, command: string, hash: string, isAsync: boolean, resultTtlSeconds: number): Task {
+  create(
+    alias: string,
+    command: string,
+    hash: string,
+    isAsync: boolean,
+    limits: { task_result_ttl: number; max_output_bytes: number },
+  ): Task {
     this.sweep();
-    const task = new Task(alias, command, hash, isAsync, resultTtlSeconds * 1000);
+    const task = new Task(alias, command, hash, isAsync, limits.task_result_ttl * 1000, limits.max_output_bytes);
     this.tasks.set(task.id, task);
     return task;
   }

@@ -208,11 +208,27 @@ describe('MCP tools against a real sshd', () => {
   });
 
   it('caps output at max_output_bytes and flags truncation', async () => {
-    const r = await s.call('ssh_run', { alias: 'web1', command: 'head -c 200000 /dev/zero' });
-    const out = r.structuredContent as { stdout: string; truncated: boolean; bytes_out: number };
+    const r = await s.call('ssh_run', { alias: 'web1', command: 'yes a | head -c 200000' });
+    const out = r.structuredContent as {
+      stdout: string;
+      stdout_encoding: string;
+      truncated: boolean;
+      bytes_out: number;
+    };
     expect(out.truncated).toBe(true);
-    expect(Buffer.byteLength(out.stdout)).toBe(65536);
+    expect(out.stdout_encoding).toBe('utf8');
+    expect(out.stdout).toBe('a\n'.repeat(32768));
     expect(out.bytes_out).toBe(200000);
+  });
+
+  it('sends binary output as base64, summarised in the text', async () => {
+    const r = await s.call('ssh_run', { alias: 'web1', command: 'head -c 200000 /dev/zero' });
+    const out = r.structuredContent as { stdout: string; stdout_encoding: string; truncated: boolean };
+    expect(out.stdout_encoding).toBe('base64');
+    expect(Buffer.from(out.stdout, 'base64').equals(Buffer.alloc(65536))).toBe(true);
+    const text = (r.content as { text: string }[])[0]!.text;
+    expect(text).toContain('--- stdout: binary, 65536 bytes (base64 in structuredContent.stdout) ---');
+    expect(text).not.toContain('\u0000');
   });
 
   it('ssh_run_async: status while running, live output, then the result', async () => {

@@ -1,9 +1,9 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import type { TaskResult } from '../../tasks/registry.js';
 import type { ToolContext } from '../context.js';
 import { progressReporter } from '../progress.js';
-import { renderCommandResult } from '../render.js';
+import { REPLY_OUTPUT_BUDGET_BYTES } from '../command-output.js';
+import { commandResultReply } from '../render.js';
 import { commandArg, commandResultShape, toolInput } from '../schemas.js';
 import { fail, ok } from '../tool-result.js';
 
@@ -14,6 +14,8 @@ const hostOutcome = z.object({
   denied_reason: z.string().optional(),
   result: z.object(commandResultShape).optional(),
 });
+
+type HostOutcome = z.infer<typeof hostOutcome> & { text: string };
 
 export function registerSshRunOnTag(server: McpServer, ctx: ToolContext): void {
   server.registerTool(
@@ -40,9 +42,11 @@ export function registerSshRunOnTag(server: McpServer, ctx: ToolContext): void {
       if (hosts.length === 0)
         return fail(`no host carries the tag "${tag}": ssh_list_hosts shows the tags of each host`);
       const report = progressReporter(extra, 0);
+      // The reply's output budget, shared by the hosts; each result says how to read the rest of its output.
+      const budget = Math.floor(REPLY_OUTPUT_BUDGET_BYTES / hosts.length);
       let finished = 0;
       const outcomes = await Promise.all(
-        hosts.map(async (host): Promise<z.infer<typeof hostOutcome>> => {
+        hosts.map(async (host): Promise<HostOutcome> => {
           const admission = await ctx.orchestrator.executor.admit(snap, host, {
             alias: host.alias,
             command,
@@ -51,16 +55,25 @@ export function registerSshRunOnTag(server: McpServer, ctx: ToolContext): void {
           });
           if (!admission.allowed) {
             report?.(++finished, hosts.length, `${host.alias}: denied`);
+            const { rule, reason } = admission.decision;
             return {
               alias: host.alias,
               allowed: false,
-              rule: admission.decision.rule,
-              denied_reason: admission.decision.reason,
+              rule,
+              denied_reason: reason,
+              text: `[${host.alias}] denied (rule ${rule}): ${reason}`,
             };
           }
-          const result: TaskResult = await admission.done;
+          const result = await admission.done;
           report?.(++finished, hosts.length, `${host.alias}: ${result.error ? 'failed' : `exit ${result.exit_code}`}`);
-          return { alias: host.alias, allowed: true, rule: admission.decision.rule, result };
+          const { structured, text } = commandResultReply(admission.task, result, { budget });
+          return {
+            alias: host.alias,
+            allowed: true,
+            rule: admission.decision.rule,
+            result: structured as z.infer<typeof hostOutcome>['result'],
+            text,
+          };
         }),
       );
       const denied = outcomes.filter((o) => !o.allowed).length;
@@ -71,13 +84,11 @@ export function registerSshRunOnTag(server: McpServer, ctx: ToolContext): void {
         succeeded,
         failed: hosts.length - denied - succeeded,
         denied,
-        results: outcomes,
+        results: outcomes.map(({ text: _text, ...outcome }) => outcome),
       };
       const text = [
         `tag ${tag}: ${succeeded} succeeded, ${structured.failed} failed, ${denied} denied of ${hosts.length}`,
-        ...outcomes.map((o) =>
-          o.result ? renderCommandResult(o.result) : `[${o.alias}] denied (rule ${o.rule}): ${o.denied_reason}`,
-        ),
+        ...outcomes.map((o) => o.text),
       ].join('\n');
       return ok(structured, text);
     },

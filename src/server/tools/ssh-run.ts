@@ -2,7 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { UnknownAliasError, type Admission } from '../../tasks/executor.js';
 import type { ToolContext } from '../context.js';
 import { progressReporter } from '../progress.js';
-import { renderCommandResult } from '../render.js';
+import { commandResultReply } from '../render.js';
 import { aliasArg, commandArg, commandResultShape, toolInput } from '../schemas.js';
 import { fail, ok } from '../tool-result.js';
 
@@ -22,7 +22,8 @@ export function registerSshRun(server: McpServer, ctx: ToolContext): void {
       title: 'Run a command on a host',
       description:
         'Runs a shell command on one host if the policy allows it, and waits for it to finish (up to the max_seconds limit). ' +
-        'Returns exit code, stdout and stderr (each capped at max_output_bytes). Sends progress notifications when a progressToken is given. ' +
+        'Returns exit code, stdout and stderr (each capped at max_output_bytes; binary output as base64; a reply holds at most 4 MiB of output, output_window says how to read the rest). ' +
+        'Sends progress notifications when a progressToken is given. ' +
         'For long commands prefer ssh_run_async.',
       inputSchema: toolInput({ alias: aliasArg, command: commandArg }),
       outputSchema: commandResultShape,
@@ -58,9 +59,9 @@ export function registerSshRun(server: McpServer, ctx: ToolContext): void {
       if (!admission.allowed) return fail(deniedMessage(admission));
       intervalMs = admission.limits.task_progress_interval * 1000;
       const result = await admission.done;
-      const text = renderCommandResult(result);
+      const { structured, text } = commandResultReply(admission.task, result);
       // A command that ran and exited non-zero is a result, not a tool failure; one that could not run is.
-      return result.error ? fail(text, { ...result }) : ok({ ...result }, text);
+      return result.error ? fail(text, structured) : ok(structured, text);
     },
   );
 }

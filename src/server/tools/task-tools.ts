@@ -3,9 +3,19 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { Task } from '../../tasks/registry.js';
 import type { ToolContext } from '../context.js';
-import { renderCommandResult } from '../render.js';
+import { encodedSize, REPLY_OUTPUT_BUDGET_BYTES } from '../command-output.js';
+import { commandResultReply } from '../render.js';
 import { commandResultShape, taskIdArg, taskStatusShape, toolInput } from '../schemas.js';
 import { fail, ok } from '../tool-result.js';
+
+const outputLine = z.object({
+  stream: z.enum(['stdout', 'stderr']),
+  text: z.string(),
+  continued: z.literal(true).optional().describe('The line goes on in the next line of the same stream'),
+});
+
+/** JSON around one line's text in both copies: `{"stream":"stderr","text":…,"continued":true}`, `[stderr] `, newline. */
+const LINE_OVERHEAD_BYTES = 64;
 
 const readOnly = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 
@@ -52,12 +62,27 @@ export function registerTaskTools(server: McpServer, ctx: ToolContext): void {
     {
       title: 'Task result',
       description:
-        'The final result of a finished task (exit code, stdout, stderr). While it still runs this says so; poll again later.',
-      inputSchema: toolInput({ task_id: taskIdArg }),
+        'The final result of a finished task (exit code, stdout, stderr). While it still runs this says so; poll again later. ' +
+        'A reply holds at most 4 MiB of output: pass stdout_offset / stderr_offset (from output_window) to read on.',
+      inputSchema: toolInput({
+        task_id: taskIdArg,
+        stdout_offset: z
+          .number()
+          .int()
+          .min(0)
+          .optional()
+          .describe('Byte offset into the kept stdout (output_window.stdout.next_offset)'),
+        stderr_offset: z
+          .number()
+          .int()
+          .min(0)
+          .optional()
+          .describe('Byte offset into the kept stderr (output_window.stderr.next_offset)'),
+      }),
       outputSchema: commandResultShape,
       annotations: readOnly,
     },
-    ({ task_id }) => {
+    ({ task_id, stdout_offset, stderr_offset }) => {
       const task = tasks.get(task_id);
       if (!task) return unknownTask(task_id);
       if (!task.result) {
@@ -65,7 +90,11 @@ export function registerTaskTools(server: McpServer, ctx: ToolContext): void {
           `task ${task_id} is still running (${task.elapsedMs} ms so far): poll again, or read partial output with ssh_get_task_output`,
         );
       }
-      return ok({ ...task.result }, renderCommandResult(task.result));
+      const { structured, text } = commandResultReply(task, task.result, {
+        ...(stdout_offset !== undefined ? { stdoutOffset: stdout_offset } : {}),
+        ...(stderr_offset !== undefined ? { stderrOffset: stderr_offset } : {}),
+      });
+      return ok(structured, text);
     },
   );
 
@@ -74,7 +103,8 @@ export function registerTaskTools(server: McpServer, ctx: ToolContext): void {
     {
       title: 'Task output so far',
       description:
-        'Output lines of a task, available while it still runs. Pass the next_offset of the previous call as offset to read only new lines.',
+        'Output lines of a task, available while it still runs. Pass the next_offset of the previous call as offset to read only new lines. ' +
+        'A line longer than 64 KiB comes in pieces marked continued; a reply holds at most 4 MiB.',
       inputSchema: toolInput({
         task_id: taskIdArg,
         offset: z
@@ -88,8 +118,8 @@ export function registerTaskTools(server: McpServer, ctx: ToolContext): void {
       outputSchema: {
         task_id: z.string(),
         state: taskStatusShape.state,
-        lines: z.array(z.object({ stream: z.enum(['stdout', 'stderr']), text: z.string() })),
-        partial: z.array(z.object({ stream: z.enum(['stdout', 'stderr']), text: z.string() })),
+        lines: z.array(outputLine),
+        partial: z.array(outputLine),
         next_offset: z.number(),
         dropped: z.number(),
       },
@@ -98,7 +128,12 @@ export function registerTaskTools(server: McpServer, ctx: ToolContext): void {
     ({ task_id, offset, max_lines }) => {
       const task = tasks.get(task_id);
       if (!task) return unknownTask(task_id);
-      const out = task.outputSince(offset, max_lines);
+      // Each line goes out twice (text and structured): stop before the reply outgrows its budget.
+      let spent = 0;
+      const out = task.outputSince(offset, max_lines, (line) => {
+        spent += 2 * encodedSize(line.text) + LINE_OVERHEAD_BYTES;
+        return spent <= REPLY_OUTPUT_BUDGET_BYTES;
+      });
       const structured = { task_id, state: task.state, ...out };
       const text = [...out.lines, ...out.partial]
         .map((l) => (l.stream === 'stderr' ? `[stderr] ${l.text}` : l.text))

@@ -4,7 +4,10 @@ import { TaskRegistry } from '../../../src/tasks/registry.js';
 describe('TaskRegistry.cancel', () => {
   it('answers true once for a running task, however often it is asked', () => {
     const tasks = new TaskRegistry();
-    const task = tasks.create('web1', 'sleep 30', 'abcdefabcdef', true, 60);
+    const task = tasks.create('web1', 'sleep 30', 'abcdefabcdef', true, {
+      task_result_ttl: 60,
+      max_output_bytes: 1024,
+    });
     expect([tasks.cancel(task.id), tasks.cancel(task.id), tasks.cancel(task.id)]).toEqual([true, false, false]);
     expect(task.abort.signal.aborted).toBe(true);
   });
