@@ -307,6 +307,7 @@ async function main(argv: string[]): Promise<number> {
   const server = createMcpServer(running, VERSION);
   await serveStdio(server, {
     flushTelemetry: () => bus.flush(),
+    report: (msg, error) => bus.emit({ type: 'error', level: 'error', msg, error }),
     onShutdown: async () => {
       await running.shutdown();
       await shutdownTelemetry();

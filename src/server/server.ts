@@ -3,12 +3,10 @@
  * JSON-RPC; all logging goes through telemetry to stderr.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import type { Readable, Writable } from 'node:stream';
 import type { Orchestrator } from '../orchestrator.js';
 import type { ToolContext } from './context.js';
 import { registerResources } from './resources.js';
+import { AuditFirstStdioTransport, type TransportProblem } from './stdio-transport.js';
 import { traceToolCalls } from './tool-spans.js';
 import { registerTools } from './tools/index.js';
 
@@ -29,42 +27,18 @@ export function createMcpServer(orchestrator: Orchestrator, version: string): Mc
   return server;
 }
 
-/**
- * stdio, with the audit trail ahead of the replies: before any message leaves on stdout, the
- * telemetry lines held back for batching are written, so a client never holds a result whose
- * audit line is still waiting in this process.
- */
-export class AuditFirstStdioTransport extends StdioServerTransport {
-  constructor(
-    private readonly flushTelemetry: () => void,
-    stdin?: Readable,
-    stdout?: Writable,
-  ) {
-    super(stdin, stdout);
-  }
-
-  /** The previous reply's write, finished (or failed). */
-  private tail: Promise<void> = Promise.resolve();
-
-  /**
-   * One reply at a time: the SDK waits for `drain` per write, so concurrent large replies piled
-   * up one `drain` listener each on stdout (MaxListenersExceededWarning at eleven) — in order.
-   */
-  override send(message: JSONRPCMessage): Promise<void> {
-    this.flushTelemetry();
-    const sent = this.tail.then(() => super.send(message));
-    this.tail = sent.catch(() => undefined);
-    return sent;
-  }
-}
-
 /** Serves until stdin closes or a signal arrives; resolves once shutdown is complete. */
 export async function serveStdio(
   server: McpServer,
-  hooks: { flushTelemetry: () => void; onShutdown: () => Promise<void> },
+  hooks: {
+    flushTelemetry: () => void;
+    onShutdown: () => Promise<void>;
+    /** A message that could not be read, or an error inside the protocol layer: one JSON line each. */
+    report: (problem: TransportProblem | 'mcp_protocol_error', message: string) => void;
+  },
 ): Promise<void> {
-  const { flushTelemetry, onShutdown } = hooks;
-  const transport = new AuditFirstStdioTransport(flushTelemetry);
+  const { flushTelemetry, onShutdown, report } = hooks;
+  const transport = new AuditFirstStdioTransport(flushTelemetry, report);
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
@@ -74,6 +48,8 @@ export async function serveStdio(
     return stopping;
   };
   await server.connect(transport);
+  // The SDK reports what it could not handle (a response to no request, a failed send) here, silently unless heard.
+  server.server.onerror = (err) => report('mcp_protocol_error', err.message);
   await new Promise<void>((resolve) => {
     const finish = (): void => void stop().then(resolve);
     process.stdin.once('end', finish);

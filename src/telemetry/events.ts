@@ -180,7 +180,9 @@ export const errorEvent = z
       .describe(
         'Identifier, e.g. `run_exception`, `network_blocked`, `config_invalid`, `config_reload_failed`, `otel_warning`, `otel_records_dropped`, ' +
           '`process_warning` (a Node.js warning), `uncaught_exception` and `unhandled_rejection` (the crash that ends the process), ' +
-          '`metrics_unavailable` (the --metrics-addr port could not be bound; MCP keeps serving)',
+          '`metrics_unavailable` (the --metrics-addr port could not be bound; MCP keeps serving), ' +
+          '`request_too_large` and `request_invalid` (a message on stdin was over the size limit or not JSON-RPC; it was answered with a JSON-RPC error), ' +
+          '`mcp_protocol_error` (the MCP layer could not handle a message)',
       ),
     error: z.string().describe('Human-readable details'),
     issues: z

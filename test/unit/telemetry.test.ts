@@ -13,7 +13,7 @@ import { toLogRecord } from '../../src/telemetry/otel-log-record.js';
 import { redactSecrets, redactWords } from '../../src/telemetry/redact.js';
 import { toStderrLine } from '../../src/telemetry/stderr-line.js';
 import { StderrSink } from '../../src/telemetry/stderr-sink.js';
-import { AuditFirstStdioTransport } from '../../src/server/server.js';
+import { AuditFirstStdioTransport } from '../../src/server/stdio-transport.js';
 
 const audit: StampedEvent = {
   type: 'audit',
@@ -228,7 +228,12 @@ describe('telemetry bus', () => {
     const stdout = new PassThrough();
     stdout.on('data', (d: Buffer) => order.push(`stdout ${d.toString().trimEnd()}`));
     const bus = new TelemetryBus([new StderrSink(stderr)]);
-    const transport = new AuditFirstStdioTransport(() => bus.flush(), new PassThrough(), stdout);
+    const transport = new AuditFirstStdioTransport(
+      () => bus.flush(),
+      () => undefined,
+      new PassThrough(),
+      stdout,
+    );
     bus.emit({ type: 'trace', op: 'run_done', elapsed_ms: 3 });
     await transport.send({ jsonrpc: '2.0', id: 1, result: {} });
     bus.emit({ type: 'trace', op: 'after', elapsed_ms: 1 });
@@ -251,7 +256,12 @@ describe('telemetry bus', () => {
         setTimeout(done, 1); // a slow reader
       },
     });
-    const transport = new AuditFirstStdioTransport(() => undefined, new PassThrough(), stdout);
+    const transport = new AuditFirstStdioTransport(
+      () => undefined,
+      () => undefined,
+      new PassThrough(),
+      stdout,
+    );
     const big = 'x'.repeat(64 * 1024);
     await Promise.all(
       Array.from({ length: 15 }, (_, id) => transport.send({ jsonrpc: '2.0', id, result: { text: big } })),
