@@ -39,6 +39,14 @@ export class NetworkPolicy {
     const address = ip.split('%')[0] ?? '';
     if (isIP(address) === 0) return { allowed: false, reason: `'${ip}' is not an IP address.` };
     const family = familyOf(address);
+    // Dialling the unspecified address reaches this machine under another name (the peer is then
+    // 127.0.0.1 or ::1): no rule written for real addresses can be meant to cover it.
+    if (UNSPECIFIED.check(address, family)) {
+      return {
+        allowed: false,
+        reason: `${ip} is the unspecified address, which connects to this machine; name the host by its own address in servers.yml.`,
+      };
+    }
     if (this.blocked.check(address, family)) {
       return { allowed: false, reason: `${ip} is in network.block_ips or network.block_cidrs.` };
     }
@@ -53,6 +61,10 @@ export class NetworkPolicy {
     };
   }
 }
+
+const UNSPECIFIED = new BlockList();
+UNSPECIFIED.addAddress('0.0.0.0', 'ipv4');
+UNSPECIFIED.addAddress('::', 'ipv6');
 
 function familyOf(ip: string): Family {
   return isIP(ip) === 6 ? 'ipv6' : 'ipv4';

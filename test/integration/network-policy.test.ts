@@ -275,4 +275,35 @@ describe('network policy before connecting, against real sshd instances', () => 
       },
     );
   });
+
+  it('hosts given as 0.0.0.0 or :: (which reach this machine) are refused by ssh_plan and ssh_run alike, without connecting', async () => {
+    await withSession(
+      {},
+      () => [
+        { alias: 'any4', sshd, host: '0.0.0.0' },
+        { alias: 'any6', sshd: sshd6, host: '::' },
+      ],
+      async (s) => {
+        for (const [alias, server, ip] of [
+          ['any4', sshd, '0.0.0.0'],
+          ['any6', sshd6, '::'],
+        ] as const) {
+          let plan: Awaited<ReturnType<McpSession['call']>> | undefined;
+          let run: Awaited<ReturnType<McpSession['call']>> | undefined;
+          const during = await connectionsDuring(server, async () => {
+            plan = await s.call('ssh_plan', { alias, command: 'uptime' });
+            run = await s.call('ssh_run', { alias, command: 'uptime' });
+          });
+          expect(during).toEqual([]);
+          expect(plan?.structuredContent).toMatchObject({
+            allowed: true,
+            network: [{ ip, allowed: false, reason: expect.stringContaining('unspecified address') }],
+            would_run: false,
+          });
+          expect(run?.isError).toBe(true);
+          expect(textOf(run!)).toContain(`${ip} is the unspecified address`);
+        }
+      },
+    );
+  });
 });

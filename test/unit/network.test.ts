@@ -50,6 +50,18 @@ describe('NetworkPolicy', () => {
     expect(policy.check('2001:db8::1').allowed).toBe(false);
   });
 
+  it('refuses the unspecified addresses, which reach this machine, even when an allow list covers them', () => {
+    for (const policy of [policyOf({}), policyOf({ allow_cidrs: ['0.0.0.0/0', '::/0'] })]) {
+      for (const ip of ['0.0.0.0', '::', '::ffff:0.0.0.0', '0:0::0']) {
+        expect(policy.check(ip), ip).toMatchObject({
+          allowed: false,
+          reason: expect.stringContaining('unspecified address'),
+        });
+      }
+      expect(policy.check('0.0.0.1').allowed).toBe(true);
+    }
+  });
+
   it('denies text that is not an IP address', () => {
     expect(policyOf({}).check('example.com')).toMatchObject({ allowed: false });
   });
