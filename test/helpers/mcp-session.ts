@@ -7,6 +7,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { fileURLToPath } from 'node:url';
 import type { Stream } from 'node:stream';
+import { assertStderrIsJson } from './stderr-contract.js';
 
 export const CLI_PATH = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
@@ -57,7 +58,10 @@ export async function startSession(
     rawStderr: () => stderr,
     pid: transport.pid,
     call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult,
-    close: () => client.close(),
+    close: async () => {
+      await client.close();
+      assertStderrIsJson(stderr, `server ${configDir}`);
+    },
     waitForLine: async (pred, timeoutMs = 20_000) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {

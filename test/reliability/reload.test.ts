@@ -90,9 +90,16 @@ describe('ssh_reload_config while commands run', () => {
         } else {
           const r = await s.call('ssh_run', { alias, command: 'head -c 3000 /dev/zero' });
           expect(r.isError, textOf(r)).toBeFalsy();
-          const sc = r.structuredContent as { task_id: string; stdout: string; truncated: boolean; bytes_out: number };
-          expect(sc).toMatchObject({ truncated: true, bytes_out: 3000 });
-          observed.push({ taskId: sc.task_id, outputBytes: Buffer.byteLength(sc.stdout) });
+          const sc = r.structuredContent as {
+            task_id: string;
+            stdout: string;
+            stdout_encoding: string;
+            truncated: boolean;
+            bytes_out: number;
+          };
+          // NUL bytes are binary output: base64 in the reply.
+          expect(sc).toMatchObject({ truncated: true, bytes_out: 3000, stdout_encoding: 'base64' });
+          observed.push({ taskId: sc.task_id, outputBytes: Buffer.from(sc.stdout, 'base64').length });
         }
       }
     };

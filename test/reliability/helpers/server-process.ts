@@ -14,6 +14,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult, JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { assertStderrIsJson } from '../../helpers/stderr-contract.js';
 import { CLI_PATH } from '../../helpers/mcp-session.js';
 
 class ChildStdioTransport implements Transport {
@@ -152,11 +153,13 @@ export async function spawnServer(
       child.kill(signal);
     },
     close: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.stdin.end();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
+      if (child.exitCode === null && child.signalCode === null) {
+        child.stdin.end();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      assertStderrIsJson(stderr(), `server ${configDir}`);
     },
   };
 }
