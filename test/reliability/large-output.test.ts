@@ -80,7 +80,7 @@ async function readStdout(s: ServerProcess, taskId: string): Promise<{ bytes: Bu
     const r = await s.call('ssh_get_task_result', { task_id: taskId, stdout_offset: offset });
     expect(r.isError, textOf(r)).toBeFalsy();
     expect(replyBytes(r)).toBeLessThan(CLIENT_LIMIT / 2);
-    const sc = r.structuredContent as Result;
+    const sc = r.structuredContent as unknown as Result;
     first ??= sc;
     parts.push(Buffer.from(sc.stdout, sc.stdout_encoding === 'base64' ? 'base64' : 'utf8'));
     const next = sc.output_window?.stdout.next_offset ?? null;
@@ -148,7 +148,7 @@ describe('outputs of any size and shape', () => {
   it('binary output comes as base64 and reads back byte for byte', async () => {
     const r = await s.call('ssh_run', { alias: 'big1', command: 'head -c 20000000 /dev/zero' });
     expect(replyBytes(r)).toBeLessThan(CLIENT_LIMIT / 2);
-    const sc = r.structuredContent as Result;
+    const sc = r.structuredContent as unknown as Result;
     expect(sc.stdout_encoding).toBe('base64');
     expect(textOf(r)).toContain(`--- stdout: binary, ${CAP} bytes`);
     const { bytes } = await readStdout(s, sc.task_id);
@@ -187,7 +187,7 @@ describe('outputs of any size and shape', () => {
     expect(pending.size).toBe(0);
     for (const id of ids.slice(0, 20)) {
       const r = await s.call('ssh_get_task_result', { task_id: id });
-      const sc = r.structuredContent as Result;
+      const sc = r.structuredContent as unknown as Result;
       expect(sc).toMatchObject({ exit_code: 0, bytes_out: 262144, stdout_encoding: 'base64' });
       expect(Buffer.from(sc.stdout, 'base64').length).toBe(262144);
     }
