@@ -2,6 +2,9 @@
  * Loads servers.yml, credentials.yml and policy.yml from the config directory, validates
  * each against its schema and against the others, and returns a complete config or throws
  * a ConfigError listing every problem found: never a partial config.
+ *
+ * The work (reading, YAML parsing, validation) runs on the config thread (off-thread.ts), so a
+ * large config does not hold the event loop; only installing the result happens here, in slices.
  */
 import path from 'node:path';
 import type { Document, Node as YamlNode } from 'yaml';
@@ -11,8 +14,9 @@ import type { EventEmitter } from '../telemetry/events.js';
 import type { ConfigIssue, Locate, Position } from './errors.js';
 import { ConfigError, configErrorMap, formatPath, issuesFromZod } from './errors.js';
 import { MissingFileError, UnsafePathError, checkKeyFile, readRegularFile, validateSecretName } from './safe-paths.js';
+import { ThreadUnavailableError, configThread, unpackConfig } from './off-thread.js';
 import type { CredentialConfig, HostConfig, PolicyFile } from './schema.js';
-import { credentialsFileSchema, policyFileSchema, serversFileSchema } from './schema.js';
+import { POLICY_LIMITS, credentialsFileSchema, policyFileSchema, serversFileSchema } from './schema.js';
 
 export interface ConfigDirs {
   configDir: string;
@@ -57,6 +61,16 @@ const HOW_TO_CREATE: Record<string, string> = {
 
 /** Aliases nested deeper than this are refused: a few anchors are handy, thousands are a YAML bomb. */
 const MAX_YAML_ALIAS_COUNT = 50;
+
+/** A config error lists at most this many problems, then says how many more there are. */
+export const MAX_LISTED_ISSUES = 100;
+
+/** Where the size limits are explained. */
+const LIMITS_DOC = 'see "Size limits" in docs/policy.md';
+
+function mib(bytes: number, digits: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(digits)} MiB`;
+}
 
 /** One YAML file after parsing: its data before schema validation, and how to locate paths in it. */
 interface ParsedFile {
@@ -161,6 +175,18 @@ async function parseYamlFile(
       },
       emitter,
     );
+    if (file === POLICY && bytes.length > POLICY_LIMITS.bytes) {
+      issues.push({
+        file,
+        path: '',
+        message:
+          `the file is ${bytes.length} bytes (${mib(bytes.length, 2)}): expected at most ${POLICY_LIMITS.bytes} bytes ` +
+          `(${mib(POLICY_LIMITS.bytes, 0)}), the limit for ${POLICY}. A policy this large is usually generated with ` +
+          'a rule per host or per command: let one rule cover many hosts (aliases: ["web-*"], tags) and many ' +
+          `commands (globs such as "systemctl status *"); ${LIMITS_DOC}`,
+      });
+      return undefined;
+    }
     text = bytes.toString('utf8');
   } catch (error) {
     if (error instanceof MissingFileError || error instanceof UnsafePathError) {
@@ -213,6 +239,12 @@ async function loadFile<S extends z.ZodType>(
 ): Promise<LoadedFile<z.infer<S>> | undefined> {
   const parsed = await parseYamlFile(file, dirs, emitter, issues);
   if (!parsed) return undefined;
+  // Counted before the schema, whose cost grows with what it counts.
+  const oversize = file === POLICY ? policySizeIssues(parsed) : [];
+  if (oversize.length > 0) {
+    issues.push(...oversize);
+    return { ...parsed, value: undefined };
+  }
   const result = schema.safeParse(parsed.raw, { error: configErrorMap });
   if (result.success) return { ...parsed, value: result.data };
   issues.push(...issuesFromZod(result.error, file, parsed.raw, parsed.locate));
@@ -332,6 +364,71 @@ async function checkCredentials(
   return issues;
 }
 
+function listLength(raw: unknown, key: string): number {
+  const list = isRecord(raw) ? raw[key] : undefined;
+  return Array.isArray(list) ? list.length : 0;
+}
+
+const RULE_PATTERN_LISTS = ['commands', 'aliases', 'tags', 'write_paths'] as const;
+const NETWORK_LISTS = ['allow_ips', 'allow_cidrs', 'block_ips', 'block_cidrs'] as const;
+
+/** POLICY_LIMITS on rules, patterns and network addresses, counted on the parsed YAML. */
+function policySizeIssues(policy: ParsedFile): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const raw = policy.raw;
+  const rules = listLength(raw, 'rules');
+  if (rules > POLICY_LIMITS.rules) {
+    issues.push(
+      issueAt(
+        policy,
+        ['rules'],
+        `${rules} rules: expected at most ${POLICY_LIMITS.rules} (real policies have tens to a few hundred). ` +
+          'Merge rules that differ only in their hosts or commands: one rule takes many aliases, tags and ' +
+          `command globs; ${LIMITS_DOC}`,
+        'key',
+      ),
+    );
+  }
+  // The patterns you wrote (not the defaults); the longest list is named to say where to start.
+  const limits = isRecord(raw) ? raw.limits : undefined;
+  let patterns = listLength(limits, 'deny_substrings');
+  let longest: { path: PropertyKey[]; length: number } = { path: ['limits', 'deny_substrings'], length: patterns };
+  for (const { index, item } of listItems(raw, 'rules')) {
+    for (const key of RULE_PATTERN_LISTS) {
+      const length = listLength(item, key);
+      patterns += length;
+      if (length > longest.length) longest = { path: ['rules', index, key], length };
+    }
+  }
+  if (patterns > POLICY_LIMITS.patterns) {
+    issues.push(
+      issueAt(
+        policy,
+        longest.path,
+        `${patterns} patterns in all (entries of every rule's ${RULE_PATTERN_LISTS.join(', ')} and of ` +
+          `limits.deny_substrings): expected at most ${POLICY_LIMITS.patterns}; this list has the most ` +
+          `(${longest.length}). One glob covers many commands ("systemctl status *") or hosts ("web-*"); ${LIMITS_DOC}`,
+        'key',
+      ),
+    );
+  }
+  const network = isRecord(raw) ? raw.network : undefined;
+  const addresses = NETWORK_LISTS.reduce((sum, key) => sum + listLength(network, key), 0);
+  if (addresses > POLICY_LIMITS.networkAddresses) {
+    issues.push(
+      issueAt(
+        policy,
+        ['network'],
+        `${addresses} entries in ${NETWORK_LISTS.join(', ')} together: expected at most ` +
+          `${POLICY_LIMITS.networkAddresses} (every connection is checked against each one). ` +
+          `Use CIDR blocks (10.0.0.0/8) for ranges of addresses; ${LIMITS_DOC}`,
+        'key',
+      ),
+    );
+  }
+  return issues;
+}
+
 function checkPolicy(policy: ParsedFile, servers: ParsedFile | undefined): ConfigIssue[] {
   const issues = duplicateFieldIssues(policy, 'rules', 'id', 'rule id');
   if (!servers || !hasList(servers.raw, 'hosts')) return issues;
@@ -366,8 +463,50 @@ function resolveKnownHostsPath(policy: PolicyFile, dirs: ConfigDirs): string {
   return path.resolve(dirs.configDir, policy.known_hosts_path);
 }
 
-/** Loads and validates the whole configuration; throws ConfigError listing every issue found. */
-export async function loadConfig(dirs: ConfigDirs, emitter: EventEmitter): Promise<LoadedConfig> {
+/** The first MAX_LISTED_ISSUES issues, then one that counts the rest. */
+function listedIssues(issues: ConfigIssue[]): ConfigIssue[] {
+  if (issues.length <= MAX_LISTED_ISSUES) return issues;
+  const rest = issues.slice(MAX_LISTED_ISSUES);
+  return [
+    ...issues.slice(0, MAX_LISTED_ISSUES),
+    {
+      file: [...new Set(rest.map((i) => i.file))].join(', '),
+      path: '',
+      message: `${rest.length} more problems not listed (only the first ${MAX_LISTED_ISSUES} are): fix these and check again`,
+    },
+  ];
+}
+
+export interface LoadOptions {
+  /**
+   * False: load on this thread, saving the config thread's start-up (~0.1 s) where nothing
+   * else is being served yet (start-up, `check`). Default true.
+   */
+  offThread?: boolean;
+}
+
+/**
+ * Loads and validates the whole configuration; throws ConfigError listing every issue found.
+ * The work runs on the config thread; if no thread can run here, in-line (loadConfigHere).
+ */
+export async function loadConfig(
+  dirs: ConfigDirs,
+  emitter: EventEmitter,
+  options: LoadOptions = {},
+): Promise<LoadedConfig> {
+  if (options.offThread === false) return loadConfigHere(dirs, emitter);
+  let packed;
+  try {
+    packed = await configThread.load(dirs, emitter);
+  } catch (error) {
+    if (error instanceof ThreadUnavailableError) return loadConfigHere(dirs, emitter);
+    throw error;
+  }
+  return unpackConfig(packed, dirs);
+}
+
+/** loadConfig, done entirely on the calling thread (the config thread runs this). */
+export async function loadConfigHere(dirs: ConfigDirs, emitter: EventEmitter): Promise<LoadedConfig> {
   const issues: ConfigIssue[] = [];
   const servers = await loadFile(SERVERS, serversFileSchema, dirs, emitter, issues);
   const credentials = await loadFile(CREDENTIALS, credentialsFileSchema, dirs, emitter, issues);
@@ -378,7 +517,7 @@ export async function loadConfig(dirs: ConfigDirs, emitter: EventEmitter): Promi
   if (policy) issues.push(...checkPolicy(policy, servers));
 
   if (issues.length > 0 || !servers?.value || !credentials?.value || !policy?.value) {
-    throw new ConfigError(issues.sort(byFileAndPosition));
+    throw new ConfigError(listedIssues(issues.sort(byFileAndPosition)));
   }
 
   const hosts = servers.value.hosts;

@@ -166,6 +166,24 @@ export const ruleSchema = z
       });
   });
 
+/**
+ * Size limits of policy.yml (docs/policy.md, "Size limits"). Real policies have tens to a few
+ * hundred rules; these leave several times that room and keep a policy at the limits cheap:
+ * about half a second to load (on the config thread), tens of milliseconds to compile (in
+ * slices), about half a millisecond per decision (every decision walks the rules). Each bounds
+ * a cost the bytes alone do not: rules (validation, decisions), patterns (compiled globs),
+ * network addresses (node:net BlockList, built in one go and checked linearly).
+ */
+export const POLICY_LIMITS = {
+  /** Bytes of policy.yml (every other config file: MAX_FILE_SIZE, 10 MiB). */
+  bytes: 1024 * 1024,
+  rules: 2000,
+  /** Entries of `commands`, `aliases`, `tags` and `write_paths` of all rules, plus `limits.deny_substrings`. */
+  patterns: 20_000,
+  /** Entries of `network.allow_ips`, `allow_cidrs`, `block_ips` and `block_cidrs` together. */
+  networkAddresses: 1000,
+} as const;
+
 export const policyFileSchema = z
   .object({
     known_hosts_path: z.string().min(1).optional(),

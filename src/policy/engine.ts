@@ -6,7 +6,7 @@ import { DEFAULT_LIMITS } from '../config/schema.js';
 import type { EffectiveLimits, LimitOverride, PolicyFile } from '../config/schema.js';
 import { decide, type PolicyDecision } from './decide.js';
 import { decideOffThread, decisionThread } from './off-thread.js';
-import { compilePolicy, type CompiledPolicy, type PolicyTarget } from './rules.js';
+import { compilePolicy, compilePolicyInSlices, type CompiledPolicy, type PolicyTarget } from './rules.js';
 
 export type { BypassInfo, PolicyDecision } from './decide.js';
 export type { PolicyTarget } from './rules.js';
@@ -20,8 +20,17 @@ export class PolicyEngine {
   /** Names this policy to the decision thread. */
   private readonly key = nextKey++;
 
-  constructor(private readonly policy: PolicyFile) {
-    this.compiled = compilePolicy(policy);
+  /** Compiles `policy` here and now (tests, small policies); `create` for a loaded config. */
+  constructor(
+    private readonly policy: PolicyFile,
+    compiled: CompiledPolicy = compilePolicy(policy),
+  ) {
+    this.compiled = compiled;
+  }
+
+  /** The engine for `policy`, compiled in slices so that a large policy never holds the event loop. */
+  static async create(policy: PolicyFile): Promise<PolicyEngine> {
+    return new PolicyEngine(policy, await compilePolicyInSlices(policy));
   }
 
   /** The decision, computed here and now (tests, small commands). */

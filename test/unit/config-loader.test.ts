@@ -4,8 +4,9 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/errors.js';
 import type { ConfigDirs } from '../../src/config/load.js';
-import { loadConfig, resolveConfigDirs } from '../../src/config/load.js';
+import { MAX_LISTED_ISSUES, loadConfig, loadConfigHere, resolveConfigDirs } from '../../src/config/load.js';
 import { readKeyFile, readSecret } from '../../src/config/safe-paths.js';
+import { POLICY_LIMITS } from '../../src/config/schema.js';
 import type { SecurityEvent } from '../../src/telemetry/events.js';
 import { RecordingEmitter } from '../helpers/recording-emitter.js';
 
@@ -675,6 +676,116 @@ describe('loadConfig accepts valid configuration', () => {
     });
     const config = await loadConfig(dirs, new RecordingEmitter());
     expect(config.hostsByAlias.get('web2')?.tags).toEqual(['web', 'prod']);
+  });
+});
+
+describe('policy.yml size limits', () => {
+  const LIMITS_DOC = 'see "Size limits" in docs/policy.md';
+  /** `count` one-line rules in flow style. */
+  const flowRules = (count: number, rule: (i: number) => string = (i) => `{ action: allow, commands: ["c${i}"] }`) =>
+    ['rules:', ...Array.from({ length: count }, (_, i) => `  - ${rule(i)}`), ''].join('\n');
+
+  it('refuses a policy.yml over 1 MiB before parsing it, naming the file and the limit', async () => {
+    const text = flowRules(3);
+    const padded = text + `# ${'x'.repeat(POLICY_LIMITS.bytes - text.length - 2)}\n`;
+    expect(padded.length).toBe(POLICY_LIMITS.bytes + 1);
+    await writeConfig({ 'policy.yml': padded });
+    const emitter = new RecordingEmitter();
+    const error = await loadError(emitter);
+    expect(error.message).toBe(
+      'policy.yml: the file is 1048577 bytes (1.00 MiB): expected at most 1048576 bytes (1 MiB), the limit for ' +
+        'policy.yml. A policy this large is usually generated with a rule per host or per command: let one rule ' +
+        'cover many hosts (aliases: ["web-*"], tags) and many commands (globs such as "systemctl status *"); ' +
+        LIMITS_DOC,
+    );
+    expect(emitter.events).toEqual([]);
+    // One byte less loads.
+    await writeConfig({ 'policy.yml': padded.slice(0, -2) + '\n' });
+    expect((await loadConfig(dirs, new RecordingEmitter())).policy.rules).toHaveLength(3);
+  });
+
+  it('refuses more than 2000 rules, before validating each', async () => {
+    // Every rule is also invalid: the count is the one problem reported, not 2001 others.
+    await writeConfig({ 'policy.yml': flowRules(POLICY_LIMITS.rules + 1, () => '{ action: maybe }') });
+    const error = await loadError();
+    expect(error.message).toBe(
+      'policy.yml:1:1 rules: 2001 rules: expected at most 2000 (real policies have tens to a few hundred). ' +
+        'Merge rules that differ only in their hosts or commands: one rule takes many aliases, tags and command ' +
+        `globs; ${LIMITS_DOC}`,
+    );
+  });
+
+  it('refuses more than 20000 patterns in all, pointing at the longest list', async () => {
+    const commands = Array.from({ length: POLICY_LIMITS.patterns - 2 }, (_, i) => `c${i}`).join(', ');
+    await writeConfig({
+      'policy.yml': lines(
+        'limits:',
+        '  deny_substrings: [reboot]',
+        'rules:',
+        '  - { action: allow, aliases: [web1], commands: [uptime] }',
+        '  - action: allow',
+        `    commands: [${commands}]`,
+      ),
+    });
+    const error = await loadError();
+    expect(error.issues).toEqual([
+      {
+        file: 'policy.yml',
+        line: 6,
+        column: 5,
+        path: 'rules[1].commands',
+        message:
+          "20001 patterns in all (entries of every rule's commands, aliases, tags, write_paths and of " +
+          'limits.deny_substrings): expected at most 20000; this list has the most (19998). One glob covers many ' +
+          `commands ("systemctl status *") or hosts ("web-*"); ${LIMITS_DOC}`,
+      },
+    ]);
+  });
+
+  it('refuses more than 1000 network addresses', async () => {
+    const ips = Array.from({ length: 600 }, (_, i) => `10.0.${i >> 8}.${i & 255}`).join(', ');
+    const cidrs = Array.from({ length: 401 }, (_, i) => `10.1.${i & 255}.0/24`).join(', ');
+    await writeConfig({ 'policy.yml': lines('network:', `  block_ips: [${ips}]`, `  allow_cidrs: [${cidrs}]`) });
+    const error = await loadError();
+    expect(error.message).toBe(
+      'policy.yml:1:1 network: 1001 entries in allow_ips, allow_cidrs, block_ips, block_cidrs together: expected ' +
+        'at most 1000 (every connection is checked against each one). Use CIDR blocks (10.0.0.0/8) for ranges of ' +
+        `addresses; ${LIMITS_DOC}`,
+    );
+  });
+
+  it('loads a policy at every limit at once, on the config thread, as it would in-line', async () => {
+    const text = [
+      'network:',
+      `  block_cidrs: [${Array.from({ length: POLICY_LIMITS.networkAddresses }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`).join(', ')}]`,
+      flowRules(
+        POLICY_LIMITS.rules,
+        (i) =>
+          `{ name: r${i}, action: ${i % 10 === 9 ? 'deny' : 'allow'}, aliases: [web1, "db-*"], ` +
+          `commands: [${Array.from({ length: 8 }, (_, c) => `"systemctl status svc${i}-${c} *"`).join(', ')}] }`,
+      ),
+    ].join('\n');
+    await writeConfig({ 'policy.yml': text + `# ${'x'.repeat(POLICY_LIMITS.bytes - text.length - 3)}\n` });
+    const config = await loadConfig(dirs, new RecordingEmitter());
+    expect(config.policy.rules).toHaveLength(POLICY_LIMITS.rules);
+    expect(config.policy.rules[1999]).toMatchObject({ name: 'r1999', action: 'deny', aliases: ['web1', 'db-*'] });
+    // The config thread's packing loses nothing.
+    const here = await loadConfigHere(dirs, new RecordingEmitter());
+    expect(config).toEqual({ ...here, loadedAt: config.loadedAt });
+    expect(config.hostsByAlias.get('web1')).toBe(config.hosts[0]);
+    expect(config.dirs).toBe(dirs);
+  });
+
+  it(`lists at most ${MAX_LISTED_ISSUES} problems, then says how many more`, async () => {
+    await writeConfig({ 'policy.yml': flowRules(150, () => '{ action: maybe, commands: [uptime] }') });
+    const error = await loadError();
+    expect(error.issues).toHaveLength(MAX_LISTED_ISSUES + 1);
+    expect(error.issues[0]).toMatchObject({ path: 'rules[0].action', line: 2 });
+    expect(error.issues.at(-1)).toEqual({
+      file: 'policy.yml',
+      path: '',
+      message: '50 more problems not listed (only the first 100 are): fix these and check again',
+    });
   });
 });
 
