@@ -46,6 +46,7 @@ import {
   writeResults,
   type Summary,
 } from './lib/kit.js';
+import { runBenchmark, type Ledger } from './lib/unmeasured.js';
 
 const EVENTS = numberArg('events', 100_000);
 const ROUNDS = numberArg('rounds', 3);
@@ -110,7 +111,7 @@ interface Contestant {
   offer(round: number): Promise<void>;
 }
 
-async function main(): Promise<void> {
+async function main(ledger: Ledger): Promise<void> {
   const lines = scenarios()
     .filter((s) => s.name !== 'malformed')
     .flatMap((s) => s.lines);
@@ -277,6 +278,7 @@ async function main(): Promise<void> {
     );
     process.stdout.write(`${table}\n\n(engine: Elasticsearch ${es.version}; ${EVENTS} events per round)\n`);
     const out = writeResults('collector', {
+      unmeasured: ledger.unmeasured,
       engine: `elasticsearch ${es.version}`,
       collector: 'otelcol-mcp 0.145.0 (otel-collector/builder-config.yaml)',
       events_per_round: EVENTS,
@@ -293,4 +295,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+await runBenchmark('collector', main);

@@ -13,6 +13,7 @@
 import { forOpenSearch, installOnOpenSearch, ok, scenarios } from '../test/stack/kit.js';
 import { startOpenSearch } from '../test/stack/engines.js';
 import { markdownTable, numberArg, round, summarize, writeResults } from './lib/kit.js';
+import { runBenchmark, type Ledger } from './lib/unmeasured.js';
 
 const DOCS = numberArg('docs', 20_000);
 const BATCH = numberArg('batch', 1_000);
@@ -22,7 +23,7 @@ function bulkBody(index: string, sources: object[]): string {
   return sources.map((s) => `${JSON.stringify({ create: { _index: index } })}\n${JSON.stringify(s)}\n`).join('');
 }
 
-async function main(): Promise<void> {
+async function main(ledger: Ledger): Promise<void> {
   const lines = scenarios()
     .filter((s) => s.name !== 'malformed')
     .flatMap((s) => s.lines);
@@ -97,6 +98,7 @@ async function main(): Promise<void> {
     );
     process.stdout.write(`${table}\n\nwith/without = ${round(ratio, 3)} (_bulk, engine: OpenSearch ${os.version})\n`);
     const file = writeResults('es-ingest', {
+      unmeasured: ledger.unmeasured,
       engine: `opensearch ${os.version}`,
       method: 'bulk',
       docs_per_round: DOCS,
@@ -112,4 +114,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+await runBenchmark('es-ingest', main);

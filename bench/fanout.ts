@@ -16,6 +16,9 @@
  * Last, one CPU profile (node --cpu-prof) of a server process over one cold fan-out: what
  * this process spends per alias, i.e. per new SSH connection and its one command.
  *
+ * Each round and the profile run guarded (lib/unmeasured.ts): one that fails is listed under
+ * "Not measured" with its reason; the configurations' p50s are over the rounds that completed.
+ *
  *   npm run bench -- fanout [--rounds 5] [--profile-interval 100]
  */
 import { spawnSync } from 'node:child_process';
@@ -28,10 +31,12 @@ import { makeFleet, type FleetHost } from '../test/helpers/fleet.js';
 import { startSshd, type TestSshd } from '../test/helpers/sshd.js';
 import {
   anyFrame,
+  monotonicUs,
   selfTimeTables,
   summarizeProfile,
   waitForProfile,
   type Frame,
+  type ProfileWindow,
   type StackMatcher,
 } from './lib/cpu-profile.js';
 import {
@@ -49,6 +54,7 @@ import {
   type TargetCheck,
 } from './lib/kit.js';
 import { startOurs } from './lib/peers.js';
+import { runBenchmark, type Ledger } from './lib/unmeasured.js';
 
 const ROUNDS = numberArg('rounds', 5);
 const SSHDS = 5;
@@ -56,7 +62,8 @@ const ALIASES = 50;
 const CORES = availableParallelism();
 /** Sampling interval of the profile, µs (V8's default is 1000; one fan-out is short). */
 const PROFILE_INTERVAL_US = numberArg('profile-interval', 100);
-const IDLE_MARK_MS = 600;
+/** The pause before and after the profiled fan-out (the window counted ends with the second). */
+const PROFILE_SETTLE_MS = 2500;
 
 // Telemetry as in production: stderr lines only (OTLP is measured elsewhere).
 const ENV = { OTEL_SDK_DISABLED: 'true' };
@@ -142,17 +149,28 @@ async function profileColdFanout(
     pin(pid, '0', true) &&
     sshdPids.every((p) => pin(p, rest, true)) &&
     pin(process.pid, rest, true);
-  // Idle before and after the fan-out, so start-up and shutdown are cut out of the profile.
-  await sleep(2500);
-  const cpu0 = [processCpuMs(pid), processCpuMs(pid, pid)] as const;
-  const [wallMs] = await timed(() => fanOut(server));
-  const serverCpuMs = processCpuMs(pid) - cpu0[0];
-  const mainThreadCpuMs = processCpuMs(pid, pid) - cpu0[1];
-  await sleep(2500);
-  await server.close();
-  if (CORES >= 2) {
-    for (const p of sshdPids ?? []) pinned = pin(p, all, true) && pinned;
-    pinned = pin(process.pid, all, true) && pinned;
+  // A pause before and after the fan-out; the window counted is marked on the monotonic clock
+  // V8 stamps samples with, from the fan-out's start to the end of the second pause, so
+  // start-up and shutdown are cut out of the profile without guessing from idle gaps.
+  let window: ProfileWindow;
+  let wallMs: number;
+  let serverCpuMs: number;
+  let mainThreadCpuMs: number;
+  try {
+    await sleep(PROFILE_SETTLE_MS);
+    const fromUs = monotonicUs();
+    const cpu0 = [processCpuMs(pid), processCpuMs(pid, pid)] as const;
+    [wallMs] = await timed(() => fanOut(server));
+    serverCpuMs = processCpuMs(pid) - cpu0[0];
+    mainThreadCpuMs = processCpuMs(pid, pid) - cpu0[1];
+    await sleep(PROFILE_SETTLE_MS);
+    window = { fromUs, toUs: monotonicUs() };
+  } finally {
+    await server.close();
+    if (CORES >= 2) {
+      for (const p of sshdPids ?? []) pinned = pin(p, all, true) && pinned;
+      pinned = pin(process.pid, all, true) && pinned;
+    }
   }
   const ssh2File = (name: string) => (f: Frame) => f.url.endsWith(`/node_modules/ssh2/lib/${name}`);
   const oursFile = (name: string) => (f: Frame) => f.url.endsWith(`/dist/${name}`) && !f.url.includes('node_modules');
@@ -191,7 +209,7 @@ async function profileColdFanout(
     ),
     'MCP SDK (nearest own frame in @modelcontextprotocol/sdk)': nearest(isMcp),
   };
-  const summary = summarizeProfile(await waitForProfile(dir), 12, IDLE_MARK_MS, groups);
+  const summary = summarizeProfile(await waitForProfile(dir), { top: 12, window, groups });
   const perAlias = (ms: number): number => round((ms * 1000) / ALIASES, 0);
   const { byCategory, functions } = selfTimeTables(summary, perAlias, 'alias', 12);
   const inclusive = markdownTable(
@@ -224,8 +242,10 @@ async function profileColdFanout(
   };
 }
 
-async function main(): Promise<void> {
-  const sshds: TestSshd[] = await Promise.all(Array.from({ length: SSHDS }, () => startSshd()));
+async function main(ledger: Ledger): Promise<void> {
+  const sshds: TestSshd[] = [];
+  ledger.defer('stop the sshd instances', () => Promise.all(sshds.map((s) => s.stop())));
+  sshds.push(...(await Promise.all(Array.from({ length: SSHDS }, () => startSshd()))));
   const hosts: FleetHost[] = Array.from({ length: ALIASES }, (_, i) => ({
     alias: `node${String(i).padStart(2, '0')}`,
     sshd: sshds[i % SSHDS] as TestSshd,
@@ -252,26 +272,47 @@ async function main(): Promise<void> {
     const cpuWarm: Cpu[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       console.error(`fanout: ${config.name}, round ${r + 1}/${ROUNDS}`);
-      const a = await startOurs(fleet.configDir, 'single', { env: ENV, args: config.args });
-      single.push((await timed(() => a.exec('echo hi')))[0]);
-      await a.close();
-
-      const b = await startOurs(fleet.configDir, 'single', { env: ENV, args: config.args });
-      // Let the first server's sshd connection finish exiting, so the sshd side is quiet.
-      await sleep(300);
-      for (const list of [fanCold, fanWarm]) {
-        const sshd0 = sshdPids ? processTreeCpuMs(sshdPids) : NaN;
-        const cpu0 = [processCpuMs(b.pid as number), machineBusyCpuMs()] as const;
-        const [ms] = await timed(() => fanOut(b));
-        list.push(ms);
-        const server = processCpuMs(b.pid as number) - cpu0[0];
-        const machine = machineBusyCpuMs() - cpu0[1];
-        const sshd = sshdPids ? processTreeCpuMs(sshdPids) - sshd0 : null;
-        (list === fanCold ? cpuCold : cpuWarm).push({ server, sshd, machine });
-      }
-      if ((b.tally.byType.audit ?? 0) !== 2 * ALIASES) throw new Error(`expected ${2 * ALIASES} audit lines`);
-      await b.close();
+      // A round counts whole or not at all, so the cold and warm figures stay paired.
+      const measuredRound = await ledger.step(`${config.name}, round ${r + 1}`, async () => {
+        const a = await startOurs(fleet.configDir, 'single', { env: ENV, args: config.args });
+        let singleMs: number;
+        try {
+          [singleMs] = await timed(() => a.exec('echo hi'));
+        } finally {
+          await a.close();
+        }
+        const b = await startOurs(fleet.configDir, 'single', { env: ENV, args: config.args });
+        try {
+          // Let the first server's sshd connection finish exiting, so the sshd side is quiet.
+          await sleep(300);
+          const measured: { ms: number; cpu: Cpu }[] = [];
+          for (let k = 0; k < 2; k++) {
+            const sshd0 = sshdPids ? processTreeCpuMs(sshdPids) : NaN;
+            const cpu0 = [processCpuMs(b.pid as number), machineBusyCpuMs()] as const;
+            const [ms] = await timed(() => fanOut(b));
+            const server = processCpuMs(b.pid as number) - cpu0[0];
+            const machine = machineBusyCpuMs() - cpu0[1];
+            const sshd = sshdPids ? processTreeCpuMs(sshdPids) - sshd0 : null;
+            measured.push({ ms, cpu: { server, sshd, machine } });
+          }
+          if ((b.tally.byType.audit ?? 0) !== 2 * ALIASES) throw new Error(`expected ${2 * ALIASES} audit lines`);
+          return {
+            singleMs,
+            cold: measured[0] as { ms: number; cpu: Cpu },
+            warm: measured[1] as { ms: number; cpu: Cpu },
+          };
+        } finally {
+          await b.close();
+        }
+      });
+      if (!measuredRound) continue;
+      single.push(measuredRound.singleMs);
+      fanCold.push(measuredRound.cold.ms);
+      cpuCold.push(measuredRound.cold.cpu);
+      fanWarm.push(measuredRound.warm.ms);
+      cpuWarm.push(measuredRound.warm.cpu);
     }
+    if (single.length === 0) continue;
     const s = summarize(single);
     const c = summarize(fanCold);
     const w = summarize(fanWarm);
@@ -286,7 +327,7 @@ async function main(): Promise<void> {
     const overBound = p50(fanCold.map((ms, i) => ms / ((cpuCold[i] as Cpu).machine / CORES)));
     const cc = cpu(cpuCold);
     rows.push([
-      config.name,
+      single.length === ROUNDS ? config.name : `${config.name} (${single.length} of ${ROUNDS} rounds)`,
       round(s.p50),
       round(c.p50),
       round(c.p50 / s.p50, 2),
@@ -298,6 +339,7 @@ async function main(): Promise<void> {
     ]);
     checks.push(target(`${config.name}: cold fan-out / cold single`, c.p50 / s.p50, 3));
     results[config.name] = {
+      rounds: single.length,
       cold_single_ms: s,
       cold_fanout_ms: c,
       warm_fanout_ms: w,
@@ -321,8 +363,11 @@ async function main(): Promise<void> {
     rows,
   );
 
-  console.error('fanout: CPU profile of one cold fan-out');
-  const { tables: profileTables, ...profile } = await profileColdFanout(fleet.configDir, sshdPids);
+  const profiled = await ledger.step('CPU profile of one cold fan-out', () => {
+    console.error('fanout: CPU profile of one cold fan-out');
+    return profileColdFanout(fleet.configDir, sshdPids);
+  });
+  const { tables: profileTables = [], ...profile } = profiled ?? {};
 
   console.log(
     `\n## Fan-out: ssh_run_on_tag over ${ALIASES} aliases on ${SSHDS} sshd instances, ${ROUNDS} rounds (p50s)\n`,
@@ -334,9 +379,14 @@ async function main(): Promise<void> {
   );
   console.log('\n### Targets\n');
   console.log(printTargets(checks));
-  console.log(`\n### Where the server's CPU goes in a cold fan-out\n`);
-  console.log(profileTables.join('\n\n'));
+  if (profiled) {
+    console.log(`\n### Where the server's CPU goes in a cold fan-out\n`);
+    console.log(profileTables.join('\n\n'));
+  }
+  const notMeasured = ledger.markdown();
+  if (notMeasured) console.log(notMeasured);
   const file = writeResults('fanout', {
+    unmeasured: ledger.unmeasured,
     params: {
       rounds: ROUNDS,
       sshd_instances: SSHDS,
@@ -347,11 +397,15 @@ async function main(): Promise<void> {
     },
     results,
     targets: checks,
-    cold_fanout_profile: profile,
-    tables: { fanout: table, targets: printTargets(checks), profile: profileTables.join('\n\n') },
+    cold_fanout_profile: profiled ? profile : null,
+    tables: {
+      fanout: table,
+      targets: printTargets(checks),
+      ...(profiled ? { profile: profileTables.join('\n\n') } : {}),
+      ...(notMeasured ? { not_measured: notMeasured.trim() } : {}),
+    },
   });
   console.error(`\nwrote ${file}`);
-  await Promise.all(sshds.map((s) => s.stop()));
 }
 
-await main();
+await runBenchmark('fanout', main);

@@ -15,6 +15,9 @@
  * Then a breakdown of where this server's time goes: a CPU profile of the server process
  * over the same workload, and in-process costs of the policy decision and telemetry.
  *
+ * Each contestant, phase and breakdown step runs guarded (lib/unmeasured.ts): one that fails
+ * is listed under "Not measured" with its reason, and the rest is still measured and written.
+ *
  *   npm run bench -- latency [--rounds 300]
  */
 import { mkdirSync, rmSync } from 'node:fs';
@@ -28,10 +31,18 @@ import { StderrSink } from '../src/telemetry/stderr-sink.js';
 import { DEFAULT_TEST_POLICY, makeFleet } from '../test/helpers/fleet.js';
 import { startOtlpReceiver } from '../test/helpers/otlp-receiver.js';
 import { freePort, startSshd } from '../test/helpers/sshd.js';
-import { selfTimeTables, summarizeProfile, waitForProfile } from './lib/cpu-profile.js';
+import {
+  monotonicUs,
+  selfTimeTables,
+  summarizeProfile,
+  waitForProfile,
+  type ProfileSummary,
+  type ProfileWindow,
+} from './lib/cpu-profile.js';
 import {
   interleaved,
   markdownTable,
+  measuredTargets,
   numberArg,
   printTargets,
   round,
@@ -43,11 +54,13 @@ import {
   type TargetCheck,
 } from './lib/kit.js';
 import { startOpenSshControlMaster, startOurs, startRawSsh2, startSshMcp, type Runner } from './lib/peers.js';
+import { runBenchmark, type Ledger } from './lib/unmeasured.js';
 
 const ROUNDS = numberArg('rounds', 300);
 const WARMUP = 20;
 const BLOCK = numberArg('block', 25);
-const IDLE_MARK_MS = 600;
+/** The pause before and after the profiled commands: the warm-up's exports end in the first, the commands' in the second. */
+const PROFILE_SETTLE_MS = 2500;
 const PROFILE_RUNS = numberArg('profile-runs', 300);
 
 async function metricValue(url: string, pattern: RegExp): Promise<number | undefined> {
@@ -141,34 +154,58 @@ function phaseTable(stats: Map<string, Stats>, raw: string, rawNoDelay: string):
 }
 
 /**
- * CPU profile of one server process doing `commands` sequential `echo hi` runs. The driver
- * idles a moment before and after them, so start-up and shutdown are cut out of the profile.
+ * CPU profile of one server process doing `commands` sequential `echo hi` runs. The window
+ * counted is marked by the driver on the monotonic clock V8 stamps samples with (no guessing
+ * from idle gaps, which a loaded machine breaks up or fills): from just before the first
+ * command until PROFILE_SETTLE_MS after the last, so the telemetry exports the commands leave
+ * behind are in it, while start-up, the warm-up (its exports finish in the pause before) and
+ * shutdown are not.
  */
 async function profileServer(
   configDir: string,
   telemetry: { env: Record<string, string>; args: string[] },
   commands: number,
   dir: string,
-): Promise<{ summary: ReturnType<typeof summarizeProfile>; wallMs: number }> {
+): Promise<{ summary: ProfileSummary; wallMs: number }> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const server = await startOurs(configDir, 'bench', {
     ...telemetry,
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
   });
-  for (let i = 0; i < 30; i++) await server.exec('echo hi');
-  await sleep(2500);
-  const t0 = performance.now();
-  for (let i = 0; i < commands; i++) await server.exec('echo hi');
-  const wallMs = performance.now() - t0;
-  await sleep(2500);
-  await server.close();
-  return { summary: summarizeProfile(await waitForProfile(dir), 15, IDLE_MARK_MS), wallMs };
+  let window: ProfileWindow;
+  let wallMs: number;
+  try {
+    for (let i = 0; i < 30; i++) await server.exec('echo hi');
+    await sleep(PROFILE_SETTLE_MS);
+    const fromUs = monotonicUs();
+    const t0 = performance.now();
+    for (let i = 0; i < commands; i++) await server.exec('echo hi');
+    wallMs = performance.now() - t0;
+    await sleep(PROFILE_SETTLE_MS);
+    window = { fromUs, toUs: monotonicUs() };
+  } finally {
+    await server.close();
+  }
+  return { summary: summarizeProfile(await waitForProfile(dir), { top: 15, window }), wallMs };
 }
 
-async function main(): Promise<void> {
+/** The contestants' names, also when one could not be started. */
+const NAMES = {
+  ours: 'mcp-ssh-orchestrator (ssh_run)',
+  quiet: 'mcp-ssh-orchestrator, telemetry off (stderr only)',
+  raw: 'raw ssh2 exec (warm connection)',
+  rawNoDelay: 'raw ssh2 exec, TCP_NODELAY (warm)',
+  controlMaster: 'OpenSSH ssh + ControlMaster',
+  sshMcp: 'ssh-mcp (run-command)',
+  ping: 'MCP round trip alone (ssh_ping, same server)',
+};
+
+async function main(ledger: Ledger): Promise<void> {
   const sshd = await startSshd();
+  ledger.defer('stop sshd', () => sshd.stop());
   const receiver = await startOtlpReceiver('ok');
+  ledger.defer('close the OTLP receiver', () => receiver.close());
   const fleet = makeFleet([sshd], [{ alias: 'bench', sshd }]);
   const fullTelemetry = (metricsPort: number): { env: Record<string, string>; args: string[] } => ({
     env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'mcp-ssh-bench' },
@@ -176,16 +213,30 @@ async function main(): Promise<void> {
   });
   const metricsPort = await freePort();
 
-  const ours = await startOurs(fleet.configDir, 'bench', fullTelemetry(metricsPort));
-  const quiet = await startOurs(fleet.configDir, 'bench', {
-    env: { OTEL_SDK_DISABLED: 'true' },
-    name: 'mcp-ssh-orchestrator, telemetry off (stderr only)',
-  });
-  const raw = await startRawSsh2(sshd);
-  const rawNoDelay = await startRawSsh2(sshd, { noDelay: true });
-  const controlMaster = await startOpenSshControlMaster(sshd);
-  const sshMcp = await startSshMcp(sshd);
-  const runners: Runner[] = [ours, quiet, raw, rawNoDelay, controlMaster, sshMcp];
+  // Each contestant that cannot be started is left out (and listed); the others still run.
+  const open = new Set<Runner>();
+  const closeRunners = async (): Promise<void> => {
+    for (const r of [...open]) {
+      open.delete(r);
+      await r.close().catch((err: unknown) => console.error(`latency: closing ${r.name}: ${String(err)}`));
+    }
+  };
+  ledger.defer('close the contestants', closeRunners);
+  const start = async <R extends Runner>(name: string, fn: () => Promise<R>): Promise<R | undefined> => {
+    const r = await ledger.step(`contestant ${name} (did not start)`, fn);
+    if (r) open.add(r);
+    return r;
+  };
+  const ours = await start(NAMES.ours, () => startOurs(fleet.configDir, 'bench', fullTelemetry(metricsPort)));
+  const quiet = await start(NAMES.quiet, () =>
+    startOurs(fleet.configDir, 'bench', { env: { OTEL_SDK_DISABLED: 'true' }, name: NAMES.quiet }),
+  );
+  const raw = await start(NAMES.raw, () => startRawSsh2(sshd));
+  const rawNoDelay = await start(NAMES.rawNoDelay, () => startRawSsh2(sshd, { noDelay: true }));
+  const controlMaster = await start(NAMES.controlMaster, () => startOpenSshControlMaster(sshd));
+  const sshMcp = await start(NAMES.sshMcp, () => startSshMcp(sshd));
+  const runners = [ours, quiet, raw, rawNoDelay, controlMaster, sshMcp].filter((r): r is Runner => r !== undefined);
+  const ourServers = [ours, quiet].filter((r): r is NonNullable<typeof ours> => r !== undefined);
 
   const contestants: Contestant[] = runners.map((r) => ({
     name: r.name,
@@ -194,14 +245,15 @@ async function main(): Promise<void> {
       if (!out.includes('hi')) throw new Error(`${r.name}: unexpected output ${JSON.stringify(out)}`);
     },
   }));
-  const pingName = 'MCP round trip alone (ssh_ping, same server)';
-  contestants.push({
-    name: pingName,
-    run: async () => {
-      const r = await ours.client.callTool({ name: 'ssh_ping', arguments: {} });
-      if (r.isError) throw new Error('ssh_ping failed');
-    },
-  });
+  if (ours) {
+    contestants.push({
+      name: NAMES.ping,
+      run: async () => {
+        const r = await ours.client.callTool({ name: 'ssh_ping', arguments: {} });
+        if (r.isError) throw new Error('ssh_ping failed');
+      },
+    });
+  }
 
   const phases = [
     { key: 'interleaved', block: 1, title: 'interleaved (each command follows another contestant’s)' },
@@ -212,89 +264,107 @@ async function main(): Promise<void> {
   const timelines: Record<string, Record<string, Record<string, number>>> = {};
   const checks: TargetCheck[] = [];
   for (const phase of phases) {
-    console.error(`latency/${phase.key}: ${contestants.length} contestants × ${ROUNDS} runs (+${WARMUP} warm-up)`);
-    ours.tally.timeline.clear();
-    quiet.tally.timeline.clear();
-    const samples = await interleaved(contestants, ROUNDS, WARMUP, {
-      block: phase.block,
-      onProgress: (done) => done % 100 === 0 && console.error(`  ${done}/${ROUNDS}`),
+    await ledger.step(`${phase.key} phase`, async () => {
+      console.error(`latency/${phase.key}: ${contestants.length} contestants × ${ROUNDS} runs (+${WARMUP} warm-up)`);
+      for (const s of ourServers) s.tally.timeline.clear();
+      const samples = await interleaved(contestants, ROUNDS, WARMUP, {
+        block: phase.block,
+        onProgress: (done) => done % 100 === 0 && console.error(`  ${done}/${ROUNDS}`),
+        onFailure: (name, err) => ledger.record(`${phase.key}: ${name}`, err),
+      });
+      const stats = new Map([...samples].map(([name, ms]) => [name, summarize(ms)]));
+      results[phase.key] = Object.fromEntries(stats);
+      tables[phase.key] = phaseTable(stats, NAMES.raw, NAMES.rawNoDelay);
+      timelines[phase.key] = Object.fromEntries(ourServers.map((s) => [s.name, timelineMedians(s.tally.timeline)]));
+      const p50 = (name: string | undefined): number => (name === undefined ? NaN : (stats.get(name)?.p50 ?? NaN));
+      checks.push(
+        ...measuredTargets([
+          target(`${phase.key}: ours / raw ssh2 (Nagle on, as ssh2 ships)`, p50(ours?.name) / p50(raw?.name), 1.05),
+          target(`${phase.key}: ours / raw ssh2 TCP_NODELAY`, p50(ours?.name) / p50(rawNoDelay?.name), 1.05),
+          // The same target restated: from an MCP client, no MCP server can beat a raw ssh2 exec
+          // plus one MCP round trip, so this is the 1.05x measured against the best any MCP server can do.
+          target(
+            `${phase.key}: restated, ours / (raw ssh2 TCP_NODELAY + MCP round trip), the best any MCP server can do from an MCP client`,
+            p50(ours?.name) / (p50(rawNoDelay?.name) + p50(NAMES.ping)),
+            1.05,
+          ),
+          target(`${phase.key}: ours / ssh-mcp`, p50(ours?.name) / p50(sshMcp?.name), 1.0),
+        ]),
+      );
     });
-    const stats = new Map([...samples].map(([name, ms]) => [name, summarize(ms)]));
-    results[phase.key] = Object.fromEntries(stats);
-    tables[phase.key] = phaseTable(stats, raw.name, rawNoDelay.name);
-    timelines[phase.key] = {
-      [ours.name]: timelineMedians(ours.tally.timeline),
-      [quiet.name]: timelineMedians(quiet.tally.timeline),
-    };
-    const p50 = (name: string): number => stats.get(name)?.p50 ?? NaN;
-    checks.push(
-      target(`${phase.key}: ours / raw ssh2 (Nagle on, as ssh2 ships)`, p50(ours.name) / p50(raw.name), 1.05),
-      target(`${phase.key}: ours / raw ssh2 TCP_NODELAY`, p50(ours.name) / p50(rawNoDelay.name), 1.05),
-      // The same target restated: from an MCP client, no MCP server can beat a raw ssh2 exec
-      // plus one MCP round trip, so this is the 1.05x measured against the best any MCP server can do.
-      target(
-        `${phase.key}: restated, ours / (raw ssh2 TCP_NODELAY + MCP round trip), the best any MCP server can do from an MCP client`,
-        p50(ours.name) / (p50(rawNoDelay.name) + p50(pingName)),
-        1.05,
-      ),
-      target(`${phase.key}: ours / ssh-mcp`, p50(ours.name) / p50(sshMcp.name), 1.0),
-    );
   }
 
   // Telemetry really was on: every command's lines on stderr, counted in Prometheus, exported over OTLP.
-  const successes = await metricValue(
-    `http://127.0.0.1:${metricsPort}/metrics`,
-    /^ssh_commands_total\{alias="bench",status="success"\} (\d+)/m,
-  );
-  for (const r of runners) await r.close();
+  const successes = ours
+    ? await ledger.step('telemetry check: Prometheus ssh_commands_total', () =>
+        metricValue(
+          `http://127.0.0.1:${metricsPort}/metrics`,
+          /^ssh_commands_total\{alias="bench",status="success"\} (\d+)/m,
+        ),
+      )
+    : undefined;
+  await closeRunners();
   await sleep(200);
-  const telemetryCheck = {
-    expected_commands: 2 * (ROUNDS + WARMUP),
-    stderr_audit_lines: ours.tally.byType.audit ?? 0,
-    stderr_invalid_lines: ours.tally.invalid.length,
-    prometheus_success_count: successes ?? null,
-    otlp_log_records_received: receiver.logs.length,
-    otlp_spans_received: receiver.spans.length,
-    telemetry_off_server_stderr_audit_lines: quiet.tally.byType.audit ?? 0,
-    telemetry_off_server_stderr_invalid_lines: quiet.tally.invalid.length,
-  };
+  const telemetryCheck = ours
+    ? {
+        expected_commands: 2 * (ROUNDS + WARMUP),
+        stderr_audit_lines: ours.tally.byType.audit ?? 0,
+        stderr_invalid_lines: ours.tally.invalid.length,
+        prometheus_success_count: successes ?? null,
+        otlp_log_records_received: receiver.logs.length,
+        otlp_spans_received: receiver.spans.length,
+        telemetry_off_server_stderr_audit_lines: quiet ? (quiet.tally.byType.audit ?? 0) : null,
+        telemetry_off_server_stderr_invalid_lines: quiet ? quiet.tally.invalid.length : null,
+      }
+    : null;
 
   // ---- where the time goes ----
-  const engine = new PolicyEngine(policyFileSchema.parse(DEFAULT_TEST_POLICY));
-  const breakdown = {
-    policy_decide_echo_hi_us: round(
+  const breakdown: Record<string, number> = {};
+  const decideUs = await ledger.step('policy decide() of `echo hi`, µs per call', () => {
+    const engine = new PolicyEngine(policyFileSchema.parse(DEFAULT_TEST_POLICY));
+    return round(
       microsPerCall(() => engine.decide({ alias: 'bench', tags: [] }, 'echo hi')),
       2,
-    ),
-    telemetry_5_events_stderr_only_us: round(telemetryPerCommandMicros(), 2),
-  };
-  console.error(`latency/profile: CPU profile of ${PROFILE_RUNS} commands`);
-  const profiled = await profileServer(
-    fleet.configDir,
-    fullTelemetry(await freePort()),
-    PROFILE_RUNS,
-    fileURLToPath(new URL('../node_modules/.cache/mcp-ssh-bench/profile/', import.meta.url)),
+    );
+  });
+  if (decideUs !== undefined) breakdown.policy_decide_echo_hi_us = decideUs;
+  const telemetryUs = await ledger.step('telemetry, 5 events through the stderr sink, µs', () =>
+    round(telemetryPerCommandMicros(), 2),
   );
+  if (telemetryUs !== undefined) breakdown.telemetry_5_events_stderr_only_us = telemetryUs;
+
   const perCmd = (ms: number): number => round((ms * 1000) / PROFILE_RUNS, 1);
-  const profile = profiled.summary;
-  const { byCategory: profileTable, functions: functionsTable } = selfTimeTables(profile, perCmd, 'command', 16);
+  const profiled = await ledger.step(`CPU profile of the server over ${PROFILE_RUNS} commands`, async () => {
+    console.error(`latency/profile: CPU profile of ${PROFILE_RUNS} commands`);
+    const { summary, wallMs } = await profileServer(
+      fleet.configDir,
+      fullTelemetry(await freePort()),
+      PROFILE_RUNS,
+      fileURLToPath(new URL('../node_modules/.cache/mcp-ssh-bench/profile/', import.meta.url)),
+    );
+    return { summary, wallMs, ...selfTimeTables(summary, perCmd, 'command', 16) };
+  });
 
   for (const phase of phases) {
+    if (tables[phase.key] === undefined) continue;
     console.log(`\n## Per-command latency, \`echo hi\`, ${phase.title}, ${ROUNDS} runs each\n`);
     console.log(tables[phase.key]);
   }
   console.log('\n### Targets\n');
   console.log(printTargets(checks));
-  console.log('\n### Telemetry was on\n');
-  console.log(
-    markdownTable(
-      ['check', 'value'],
-      Object.entries(telemetryCheck).map(([k, v]) => [k, String(v)]),
-    ),
-  );
+  if (telemetryCheck) {
+    console.log('\n### Telemetry was on\n');
+    console.log(
+      markdownTable(
+        ['check', 'value'],
+        Object.entries(telemetryCheck).map(([k, v]) => [k, String(v)]),
+      ),
+    );
+  }
   console.log(`\n### Where this server's time goes\n`);
   for (const phase of phases) {
     const cols = Object.keys(timelines[phase.key] ?? {});
+    if (cols.length === 0) continue;
     const labels = Object.keys(Object.values(timelines[phase.key] ?? {})[0] ?? {});
     console.log(`\nMedian ms per segment, ${phase.key} (from the stderr lines' \`ts\`):\n`);
     console.log(
@@ -311,34 +381,51 @@ async function main(): Promise<void> {
       Object.entries(breakdown).map(([k, v]) => [k, String(v)]),
     ),
   );
-  console.log(
-    `\nServer-process CPU (full telemetry), ` +
-      `${PROFILE_RUNS} back-to-back commands in ${round(profiled.wallMs)} ms: ` +
-      `${perCmd(profile.busyMs)} µs busy CPU per command\n`,
-  );
-  console.log(profileTable);
-  console.log('');
-  console.log(functionsTable);
+  if (profiled) {
+    console.log(
+      `\nServer-process CPU (full telemetry), ` +
+        `${PROFILE_RUNS} back-to-back commands in ${round(profiled.wallMs)} ms: ` +
+        `${perCmd(profiled.summary.busyMs)} µs busy CPU per command\n`,
+    );
+    console.log(profiled.byCategory);
+    console.log('');
+    console.log(profiled.functions);
+  }
+  const notMeasured = ledger.markdown();
+  if (notMeasured) console.log(notMeasured);
 
   const file = writeResults('latency', {
+    unmeasured: ledger.unmeasured,
     params: { rounds: ROUNDS, warmup: WARMUP, back_to_back_block: BLOCK, command: 'echo hi' },
     results,
     targets: checks,
     telemetry_check: telemetryCheck,
     breakdown,
     timelines,
-    profile: {
-      commands: PROFILE_RUNS,
-      wall_ms: round(profiled.wallMs),
-      busy_cpu_us_per_command: perCmd(profile.busyMs),
-      by_category_us_per_command: Object.fromEntries(profile.byCategory.map((c) => [c.category, perCmd(c.ms)])),
-      top_functions_us_per_command: profile.topFunctions.map((f) => ({ fn: f.fn, where: f.where, us: perCmd(f.ms) })),
+    profile: profiled
+      ? {
+          commands: PROFILE_RUNS,
+          wall_ms: round(profiled.wallMs),
+          window: `from the first command to ${PROFILE_SETTLE_MS} ms after the last (driver's monotonic-clock marks)`,
+          busy_cpu_us_per_command: perCmd(profiled.summary.busyMs),
+          by_category_us_per_command: Object.fromEntries(
+            profiled.summary.byCategory.map((c) => [c.category, perCmd(c.ms)]),
+          ),
+          top_functions_us_per_command: profiled.summary.topFunctions.map((f) => ({
+            fn: f.fn,
+            where: f.where,
+            us: perCmd(f.ms),
+          })),
+        }
+      : null,
+    tables: {
+      ...tables,
+      targets: printTargets(checks),
+      ...(profiled ? { profile: profiled.byCategory, functions: profiled.functions } : {}),
+      ...(notMeasured ? { not_measured: notMeasured.trim() } : {}),
     },
-    tables: { ...tables, targets: printTargets(checks), profile: profileTable, functions: functionsTable },
   });
   console.error(`\nwrote ${file}`);
-  await receiver.close();
-  await sshd.stop();
 }
 
-await main();
+await runBenchmark('latency', main);

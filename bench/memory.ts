@@ -7,6 +7,10 @@
  * 100 tasks run at once: --max-concurrency 128 and --max-per-host 32 over 4 aliases (the test
  * sshd allows 64 sessions per connection).
  *
+ * The server's start-up and idle, its tasks, ssh-mcp and the bare process are measured as
+ * separate guarded steps (lib/unmeasured.ts): one that fails is listed under "Not measured"
+ * with its reason, and the others are still measured.
+ *
  *   npm run bench -- memory [--tasks 100]
  */
 import { spawn } from 'node:child_process';
@@ -16,6 +20,7 @@ import { startOtlpReceiver } from '../test/helpers/otlp-receiver.js';
 import { freePort, startSshd } from '../test/helpers/sshd.js';
 import { markdownTable, numberArg, round, rssKiB, sleep, writeResults } from './lib/kit.js';
 import { startOurs, startSshMcp } from './lib/peers.js';
+import { runBenchmark, type Ledger } from './lib/unmeasured.js';
 
 const TASKS = numberArg('tasks', 100);
 const ALIASES = 4;
@@ -24,33 +29,23 @@ const mib = (kib: number): number => round(kib / 1024, 1);
 
 async function bareNodeRss(): Promise<number> {
   const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
-  await sleep(1000);
-  const rss = rssKiB(child.pid as number);
-  child.kill();
-  return rss;
+  try {
+    await sleep(1000);
+    return rssKiB(child.pid as number);
+  } finally {
+    child.kill();
+  }
 }
 
-async function main(): Promise<void> {
-  const sshd = await startSshd();
-  const receiver = await startOtlpReceiver('ok');
-  const aliases = Array.from({ length: ALIASES }, (_, i) => `mem${i}`);
-  const fleet = makeFleet(
-    [sshd],
-    aliases.map((alias) => ({ alias, sshd })),
-  );
-  const server = await startOurs(fleet.configDir, 'mem0', {
-    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
-    args: ['--metrics-addr', `127.0.0.1:${await freePort()}`, '--max-concurrency', '128', '--max-per-host', '32'],
-  });
-  const pid = server.pid as number;
-  const startup = rssKiB(pid);
-  // Warm: one command per alias (pooled connections open), then settle.
-  for (const alias of aliases) {
-    await server.client.callTool({ name: 'ssh_run', arguments: { alias, command: 'echo warm' } });
-  }
-  await sleep(2000);
-  const idle = rssKiB(pid);
+type Server = Awaited<ReturnType<typeof startOurs>>;
 
+/** RSS while TASKS `sleep 5` tasks run (8 samples), and 2 s after they all finished. */
+async function underTasks(
+  server: Server,
+  aliases: string[],
+): Promise<{ samples: number[]; peak: number; after: number; runningSeen: number; audits: number }> {
+  const pid = server.pid as number;
+  const audits0 = server.tally.byType.audit ?? 0;
   console.error(`memory: starting ${TASKS} × ssh_run_async sleep 5`);
   const started = await Promise.all(
     Array.from({ length: TASKS }, async (_, i) => {
@@ -83,52 +78,96 @@ async function main(): Promise<void> {
     }
   }
   await sleep(2000);
-  const after = rssKiB(pid);
-  const audits = server.tally.byType.audit ?? 0;
-  await server.close();
-
-  const sshMcp = await startSshMcp(sshd);
-  await sshMcp.exec('echo warm');
-  await sleep(2000);
-  const sshMcpIdle = rssKiB(sshMcp.pid as number);
-  await sshMcp.close();
-  const bare = await bareNodeRss();
-
-  const rows: (string | number)[][] = [
-    ['bare `node -e` process (floor)', mib(bare)],
-    ['this server, just started', mib(startup)],
-    [`this server, idle (${ALIASES} pooled connections, full telemetry)`, mib(idle)],
-    [`this server, ${TASKS} concurrent \`sleep 5\` tasks (peak of 8 samples)`, mib(peak)],
-    ['this server, 2 s after they finished', mib(after)],
-    [`ssh-mcp 2.11, idle after one command`, mib(sshMcpIdle)],
-  ];
-  const table = markdownTable(['process', 'RSS MiB'], rows);
-  const perTaskKiB = round((peak - idle) / TASKS, 1);
-  console.log(`\n## Memory (VmRSS)\n`);
-  console.log(table);
-  console.log(
-    `\n${TASKS} tasks: peak − idle = ${mib(peak - idle)} MiB (${perTaskKiB} KiB per running task); ` +
-      `max running seen by ssh_ping: ${runningSeen}; audit lines: ${audits - ALIASES} of ${TASKS}`,
-  );
-  const file = writeResults('memory', {
-    params: { tasks: TASKS, aliases: ALIASES, command: 'sleep 5', telemetry: 'stderr + OTLP + metrics' },
-    results: {
-      bare_node_kib: bare,
-      startup_kib: startup,
-      idle_kib: idle,
-      running_samples_kib: samples,
-      peak_kib: peak,
-      after_kib: after,
-      per_running_task_kib: perTaskKiB,
-      max_running_tasks_seen: runningSeen,
-      task_audit_lines: audits - ALIASES,
-      ssh_mcp_idle_kib: sshMcpIdle,
-    },
-    tables: { memory: table },
-  });
-  console.error(`\nwrote ${file}`);
-  await receiver.close();
-  await sshd.stop();
+  return { samples, peak, after: rssKiB(pid), runningSeen, audits: (server.tally.byType.audit ?? 0) - audits0 };
 }
 
-await main();
+async function main(ledger: Ledger): Promise<void> {
+  const sshd = await startSshd();
+  ledger.defer('stop sshd', () => sshd.stop());
+  const receiver = await startOtlpReceiver('ok');
+  ledger.defer('close the OTLP receiver', () => receiver.close());
+  const aliases = Array.from({ length: ALIASES }, (_, i) => `mem${i}`);
+  const fleet = makeFleet(
+    [sshd],
+    aliases.map((alias) => ({ alias, sshd })),
+  );
+
+  let server: Server | undefined;
+  ledger.defer('close the server', () => server?.close());
+  const base = await ledger.step('this server, just started and idle', async () => {
+    server = await startOurs(fleet.configDir, 'mem0', {
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
+      args: ['--metrics-addr', `127.0.0.1:${await freePort()}`, '--max-concurrency', '128', '--max-per-host', '32'],
+    });
+    const startup = rssKiB(server.pid as number);
+    // Warm: one command per alias (pooled connections open), then settle.
+    for (const alias of aliases) {
+      await server.client.callTool({ name: 'ssh_run', arguments: { alias, command: 'echo warm' } });
+    }
+    await sleep(2000);
+    return { startup, idle: rssKiB(server.pid as number) };
+  });
+  const tasks =
+    server && base
+      ? await ledger.step(`this server, ${TASKS} concurrent tasks`, () => underTasks(server as Server, aliases))
+      : undefined;
+  const toClose = server;
+  server = undefined;
+  await toClose?.close();
+
+  const sshMcpIdle = await ledger.step('ssh-mcp, idle after one command', async () => {
+    const sshMcp = await startSshMcp(sshd);
+    try {
+      await sshMcp.exec('echo warm');
+      await sleep(2000);
+      return rssKiB(sshMcp.pid as number);
+    } finally {
+      await sshMcp.close();
+    }
+  });
+  const bare = await ledger.step('bare `node -e` process', bareNodeRss);
+
+  const rows: (string | number)[][] = [];
+  if (bare !== undefined) rows.push(['bare `node -e` process (floor)', mib(bare)]);
+  if (base) {
+    rows.push(['this server, just started', mib(base.startup)]);
+    rows.push([`this server, idle (${ALIASES} pooled connections, full telemetry)`, mib(base.idle)]);
+  }
+  if (tasks) {
+    rows.push([`this server, ${TASKS} concurrent \`sleep 5\` tasks (peak of 8 samples)`, mib(tasks.peak)]);
+    rows.push(['this server, 2 s after they finished', mib(tasks.after)]);
+  }
+  if (sshMcpIdle !== undefined) rows.push([`ssh-mcp 2.11, idle after one command`, mib(sshMcpIdle)]);
+  const table = markdownTable(['process', 'RSS MiB'], rows);
+  const perTaskKiB = base && tasks ? round((tasks.peak - base.idle) / TASKS, 1) : undefined;
+  console.log(`\n## Memory (VmRSS)\n`);
+  console.log(table);
+  if (base && tasks && perTaskKiB !== undefined) {
+    console.log(
+      `\n${TASKS} tasks: peak − idle = ${mib(tasks.peak - base.idle)} MiB (${perTaskKiB} KiB per running task); ` +
+        `max running seen by ssh_ping: ${tasks.runningSeen}; audit lines: ${tasks.audits} of ${TASKS}`,
+    );
+  }
+  const notMeasured = ledger.markdown();
+  if (notMeasured) console.log(notMeasured);
+  const file = writeResults('memory', {
+    unmeasured: ledger.unmeasured,
+    params: { tasks: TASKS, aliases: ALIASES, command: 'sleep 5', telemetry: 'stderr + OTLP + metrics' },
+    results: {
+      bare_node_kib: bare ?? null,
+      startup_kib: base?.startup ?? null,
+      idle_kib: base?.idle ?? null,
+      running_samples_kib: tasks?.samples ?? null,
+      peak_kib: tasks?.peak ?? null,
+      after_kib: tasks?.after ?? null,
+      per_running_task_kib: perTaskKiB ?? null,
+      max_running_tasks_seen: tasks?.runningSeen ?? null,
+      task_audit_lines: tasks?.audits ?? null,
+      ssh_mcp_idle_kib: sshMcpIdle ?? null,
+    },
+    tables: { memory: table, ...(notMeasured ? { not_measured: notMeasured.trim() } : {}) },
+  });
+  console.error(`\nwrote ${file}`);
+}
+
+await runBenchmark('memory', main);

@@ -12,7 +12,8 @@
  *   committed, while the working tree is mid-edit).
  * Both are loaded through tsx, so both run the same kind of transpiled code. Either one that
  * cannot be loaded (no git history, a shallow clone, a missing file, a working tree mid-edit)
- * is reported as "not measured (reason)", and the other is still measured.
+ * is reported as "not measured (reason)" (and in the results' `unmeasured`, lib/unmeasured.ts),
+ * and the other is still measured.
  *
  * Workload: a realistic read-only policy and a corpus of typical operations commands (pipes,
  * `&&` chains), a few long ones (a 4 KiB command, a 30-stage pipeline) and denied ones. After
@@ -46,6 +47,7 @@ import {
   type Summary,
   type TargetCheck,
 } from './lib/kit.js';
+import { runBenchmark, type Ledger } from './lib/unmeasured.js';
 
 const ROUNDS = numberArg('rounds', 300);
 const WARMUP = numberArg('warmup', 30);
@@ -576,7 +578,7 @@ const fmtSummary = (s: Summary): Record<string, number> => ({
   mean_us: us(s.mean),
 });
 
-async function main(): Promise<void> {
+async function main(ledger: Ledger): Promise<void> {
   const cacheRoot = join(REPO_ROOT, '.cache');
   mkdirSync(cacheRoot, { recursive: true });
   const loaded: Loaded[] = [];
@@ -612,7 +614,7 @@ async function main(): Promise<void> {
     // The modules are loaded (or not): the files are no longer needed.
     if (!KEEP_EXTRACTED) for (const dir of tmpDirs) rmSync(dir, { recursive: true, force: true });
   }
-  for (const n of notLoaded) console.error(`${n.key}: not measured (${n.reason})`);
+  for (const n of notLoaded) ledger.record(`engine ${n.label}`, n.reason);
 
   const overhead = timerOverheadUs();
   console.error(
@@ -665,7 +667,7 @@ async function main(): Promise<void> {
     loadavg_1min_at_start: round(loadBefore, 2),
   };
   console.error('policy: adversarial inputs');
-  const adversarial = measureAdversarial(loaded);
+  const adversarial = (await ledger.step('adversarial inputs', () => measureAdversarial(loaded))) ?? [];
 
   // Per engine: per-command summaries, pooled group summaries.
   const perCommand = new Map<string, Summary[]>();
@@ -920,6 +922,8 @@ async function main(): Promise<void> {
     for (const d of disagreements) lines.push(`- \`${short(d.command, 80)}\`: before ${d.before}, after ${d.after}`);
   }
   lines.push('', '### Targets', '', checks.length > 0 ? printTargets(checks) : 'No engine was measured.');
+  const notMeasured = ledger.markdown();
+  if (notMeasured) lines.push(notMeasured);
   console.log(lines.join('\n'));
 
   const engineDoc = (key: 'before' | 'after'): Record<string, unknown> => {
@@ -947,6 +951,7 @@ async function main(): Promise<void> {
     };
   };
   const file = writeResults('policy', {
+    unmeasured: ledger.unmeasured,
     params: {
       rounds: ROUNDS,
       warmup: WARMUP,
@@ -1002,9 +1007,10 @@ async function main(): Promise<void> {
       adversarial: advTable,
       decisions: decisionTable,
       targets: printTargets(checks),
+      ...(notMeasured ? { not_measured: notMeasured.trim() } : {}),
     },
   });
   console.error(`\nwrote ${file}`);
 }
 
-await main();
+await runBenchmark('policy', main);

@@ -1,18 +1,19 @@
 /**
  * Reads a V8 .cpuprofile (node --cpu-prof) and adds self time up by where the code lives:
- * this server's own modules, each npm package, Node internals, GC and idle.
+ * this server's own modules, each npm package, Node internals, GC and idle; optionally only
+ * over the window a driver marked with `monotonicUs()` around its workload.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { markdownTable, round } from './kit.js';
 
-interface ProfileNode {
+export interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   children?: number[];
 }
 
-interface CpuProfile {
+export interface CpuProfile {
   nodes: ProfileNode[];
   startTime: number;
   endTime: number;
@@ -23,7 +24,10 @@ interface CpuProfile {
 export interface ProfileSummary {
   /** Milliseconds of samples that were not idle. */
   busyMs: number;
+  /** Milliseconds of all samples counted (in the window, when one was given). */
   totalMs: number;
+  /** Samples counted. */
+  samples: number;
   byCategory: { category: string; ms: number; share: number }[];
   topFunctions: { fn: string; where: string; ms: number }[];
   /** Per group asked for: milliseconds of the samples whose stack the group matches. */
@@ -56,18 +60,75 @@ export function categoryOf(url: string, functionName: string): string {
   return url;
 }
 
+/** Microseconds on the system's monotonic clock: the clock V8 stamps a .cpuprofile's samples with. */
+export function monotonicUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
 /**
- * Self time by category and function. With `betweenIdleGapsMs`, only samples between the first
- * and the last stretch of at least that many milliseconds of idle are counted: a driver that
- * pauses before and after the workload cuts process start-up and shutdown out of the profile.
+ * A stretch of a profile, by the CLOCK_MONOTONIC microseconds (`monotonicUs()`) a driver read
+ * around the work it caused. That clock is system-wide on Linux, and V8 stamps its samples with
+ * it, so a driver in another process can mark the window with no heuristics about idle time.
  */
-export function summarizeProfile(
-  path: string,
-  top = 15,
-  betweenIdleGapsMs?: number,
-  groups: Record<string, StackMatcher> = {},
-): ProfileSummary {
-  const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
+export interface ProfileWindow {
+  fromUs: number;
+  toUs: number;
+}
+
+/** When each sample was taken: `startTime` plus the deltas up to and including its own. */
+export function sampleTimes(profile: Pick<CpuProfile, 'startTime' | 'timeDeltas' | 'samples'>): number[] {
+  const times: number[] = [];
+  let t = profile.startTime;
+  for (let i = 0; i < profile.samples.length; i++) {
+    t += profile.timeDeltas[i] ?? 0;
+    times.push(t);
+  }
+  return times;
+}
+
+/**
+ * The samples [from, to) taken inside `window`. Throws when the window is not inside the
+ * profile's own span (the markers were read on another clock, or the profile is another
+ * process's), or holds no sample.
+ */
+export function windowSamples(profile: CpuProfile, window: ProfileWindow): { from: number; to: number } {
+  const { fromUs, toUs } = window;
+  if (!(fromUs < toUs)) throw new Error(`empty profile window ${fromUs}..${toUs} µs`);
+  if (fromUs < profile.startTime || toUs > profile.endTime)
+    throw new Error(
+      `profile window ${fromUs}..${toUs} µs is not inside the profile's ${profile.startTime}..${profile.endTime} µs ` +
+        `(markers on another clock?)`,
+    );
+  const times = sampleTimes(profile);
+  let from = 0;
+  while (from < times.length && (times[from] as number) < fromUs) from++;
+  let to = from;
+  while (to < times.length && (times[to] as number) <= toUs) to++;
+  if (to === from) throw new Error(`no samples in the profile window ${fromUs}..${toUs} µs`);
+  return { from, to };
+}
+
+export interface SummarizeOptions {
+  /** Functions to list, by self time. */
+  top?: number;
+  /** Only the samples taken in this window (default: the whole profile). */
+  window?: ProfileWindow;
+  /** Inclusive time of these groups of stacks. */
+  groups?: Record<string, StackMatcher>;
+}
+
+/** Self time by category and function of the .cpuprofile at `path`. */
+export function summarizeProfile(path: string, opts: SummarizeOptions = {}): ProfileSummary {
+  return summarizeProfileData(JSON.parse(readFileSync(path, 'utf8')) as CpuProfile, opts);
+}
+
+/**
+ * Self time by category and function. With `window`, only the samples the driver's markers
+ * bracket are counted: a driver that reads `monotonicUs()` before and after the workload cuts
+ * process start-up, warm-up and shutdown out of the profile, however busy the machine is.
+ */
+export function summarizeProfileData(profile: CpuProfile, opts: SummarizeOptions = {}): ProfileSummary {
+  const { top = 15, window, groups = {} } = opts;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parentOf = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
@@ -79,28 +140,7 @@ export function summarizeProfile(
     }
     return stack;
   };
-  const isIdle = (id: number): boolean => byId.get(id)?.callFrame.functionName === '(idle)';
-  let from = 0;
-  let to = profile.samples.length;
-  if (betweenIdleGapsMs !== undefined) {
-    const gaps: { start: number; end: number }[] = [];
-    let runStart = -1;
-    let runUs = 0;
-    profile.samples.forEach((id, i) => {
-      if (isIdle(id)) {
-        if (runStart < 0) [runStart, runUs] = [i, 0];
-        runUs += profile.timeDeltas[i + 1] ?? 0;
-      } else if (runStart >= 0) {
-        if (runUs >= betweenIdleGapsMs * 1000) gaps.push({ start: runStart, end: i });
-        runStart = -1;
-      }
-    });
-    const first = gaps[0];
-    const last = gaps[gaps.length - 1];
-    if (!first || !last || first === last)
-      throw new Error(`${path}: fewer than two idle gaps of ${betweenIdleGapsMs} ms`);
-    [from, to] = [first.end, last.start];
-  }
+  const { from, to } = window ? windowSamples(profile, window) : { from: 0, to: profile.samples.length };
   const selfUs = new Map<number, number>();
   for (let i = from; i < to; i++) {
     const id = profile.samples[i] as number;
@@ -142,6 +182,7 @@ export function summarizeProfile(
   return {
     busyMs: busyUs / 1000,
     totalMs: totalUs / 1000,
+    samples: to - from,
     byCategory: [...categories]
       .map(([category, us]) => ({ category, ms: us / 1000, share: us / Math.max(1, busyUs) }))
       .sort((a, b) => b.ms - a.ms),

@@ -9,8 +9,15 @@ import { cpus, totalmem, release } from 'node:os';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { childrenByParent, procTable, processTree } from '../../test/helpers/proc.js';
+import type { Unmeasured } from './unmeasured.js';
 
-export const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
+/**
+ * Where results go: bench/results/, or $BENCH_RESULTS_DIR (a trial run that should not replace
+ * the recorded results).
+ */
+export const RESULTS_DIR = process.env.BENCH_RESULTS_DIR
+  ? `${process.env.BENCH_RESULTS_DIR.replace(/\/+$/, '')}/`
+  : fileURLToPath(new URL('../results/', import.meta.url));
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface Summary {
@@ -55,7 +62,10 @@ export function round(x: number, digits = 2): number {
 
 export interface Contestant {
   name: string;
-  /** One timed operation. Throwing aborts the benchmark: a wrong answer is not a fast answer. */
+  /**
+   * One timed operation. Throwing means a wrong answer, which is not a fast answer: the
+   * contestant is out (see `interleaved`'s `onFailure`), none of its samples are kept.
+   */
   run(): Promise<void>;
 }
 
@@ -66,25 +76,48 @@ export interface Contestant {
  * operation follows another contestant's (each connection has sat idle a moment: TCP is in
  * quick-ACK mode again); a larger block means back-to-back operations on the same connection,
  * as a script or a busy agent would issue them. Returns milliseconds per contestant.
+ *
+ * A contestant whose operation throws is out: with `onFailure`, it is told which and why, the
+ * contestant's samples are dropped and the others go on taking turns; without, the error
+ * propagates (and the whole call is lost).
  */
 export async function interleaved(
   contestants: Contestant[],
   rounds: number,
   warmup: number,
-  opts: { block?: number; onProgress?: (done: number) => void } = {},
+  opts: { block?: number; onProgress?: (done: number) => void; onFailure?: (name: string, err: unknown) => void } = {},
 ): Promise<Map<string, number[]>> {
   const block = Math.max(1, opts.block ?? 1);
   const samples = new Map<string, number[]>(contestants.map((c) => [c.name, []]));
-  for (let i = 0; i < warmup; i++) for (const c of contestants) await c.run();
-  for (let done = 0, turn = 0; done < rounds; done += block, turn++) {
-    const n = Math.min(block, rounds - done);
-    for (let k = 0; k < contestants.length; k++) {
-      const c = contestants[(turn + k) % contestants.length] as Contestant;
-      const list = samples.get(c.name) as number[];
-      for (let j = 0; j < n; j++) {
-        const t0 = performance.now();
+  const live = [...contestants];
+  const out = (c: Contestant, err: unknown): void => {
+    if (!opts.onFailure) throw err;
+    live.splice(live.indexOf(c), 1);
+    samples.delete(c.name);
+    opts.onFailure(c.name, err);
+  };
+  for (let i = 0; i < warmup; i++) {
+    for (const c of [...live]) {
+      try {
         await c.run();
-        list.push(performance.now() - t0);
+      } catch (err) {
+        out(c, err);
+      }
+    }
+  }
+  for (let done = 0, turn = 0; done < rounds && live.length > 0; done += block, turn++) {
+    const n = Math.min(block, rounds - done);
+    const order = live.map((_, k) => live[(turn + k) % live.length] as Contestant);
+    for (const c of order) {
+      const list = samples.get(c.name) as number[];
+      try {
+        for (let j = 0; j < n; j++) {
+          const t0 = performance.now();
+          await c.run();
+          list.push(performance.now() - t0);
+        }
+      } catch (err) {
+        out(c, err);
       }
     }
     opts.onProgress?.(done + n);
@@ -141,11 +174,25 @@ export function target(description: string, value: number, limit: number): Targe
   return { target: description, value: round(value, 3), limit, met: value <= limit };
 }
 
-/** Writes bench/results/<name>.json, formatted as the repository's prettier check wants it, and returns its path. */
-export function writeResults(name: string, payload: Record<string, unknown>): string {
+/**
+ * The targets whose value could be computed: one whose inputs were not measured (a NaN ratio)
+ * is left out rather than shown as missed; the "Not measured" list says what is missing.
+ */
+export function measuredTargets(checks: TargetCheck[]): TargetCheck[] {
+  return checks.filter((c) => Number.isFinite(c.value));
+}
+
+/**
+ * Writes bench/results/<name>.json, formatted as the repository's prettier check wants it, and
+ * returns its path. `unmeasured` (the benchmark's Ledger entries) is always written, right after
+ * the machine, empty when everything was measured; files written before it existed have none,
+ * which means the same.
+ */
+export function writeResults(name: string, payload: { unmeasured?: Unmeasured[]; [key: string]: unknown }): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const file = `${RESULTS_DIR}${name}.json`;
-  const doc = { benchmark: name, date: new Date().toISOString(), machine: machineInfo(), ...payload };
+  const { unmeasured = [], ...rest } = payload;
+  const doc = { benchmark: name, date: new Date().toISOString(), machine: machineInfo(), unmeasured, ...rest };
   writeFileSync(file, JSON.stringify(doc, null, 2) + '\n');
   formatFile(file);
   return file;
