@@ -1,11 +1,21 @@
-/** MCP resources: the host inventory as JSON, whole (`ssh://hosts`) and per alias (`ssh://host/{alias}`). */
+/**
+ * MCP resources, all JSON from the current config snapshot: the host inventory whole
+ * (`ssh://hosts`) and per alias (`ssh://host/{alias}`), a host's tags (`…/tags`) and what the
+ * policy lets a client do there (`…/capabilities`). Same URIs as the Python server.
+ */
+import { isIP } from 'node:net';
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { Variables } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
+import { McpError, type ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
+import type { HostConfig, PolicyFile, RuleConfig } from '../config/schema.js';
+import { compileGlob, type Glob } from '../policy/glob.js';
+import { SUBSTITUTION_CONSTRUCTS, ruleName } from '../policy/rules.js';
+import type { RuntimeSnapshot } from '../tasks/snapshot.js';
 import type { ToolContext } from './context.js';
+import { hostSummary } from './tools/ssh-list-hosts.js';
 
 /** The MCP specification's code for a resource that does not exist. */
 const RESOURCE_NOT_FOUND = -32002;
-import { hostSummary } from './tools/ssh-list-hosts.js';
 
 export function registerResources(server: McpServer, ctx: ToolContext): void {
   server.registerResource(
@@ -16,15 +26,7 @@ export function registerResources(server: McpServer, ctx: ToolContext): void {
       description: 'All configured host aliases with address, port, tags and description',
       mimeType: 'application/json',
     },
-    (uri) => ({
-      contents: [
-        {
-          uri: uri.href,
-          mimeType: 'application/json',
-          text: JSON.stringify({ hosts: ctx.orchestrator.snapshot.config.hosts.map(hostSummary) }, null, 2),
-        },
-      ],
-    }),
+    (uri) => json(uri, { hosts: ctx.orchestrator.snapshot.config.hosts.map(hostSummary) }),
   );
 
   server.registerResource(
@@ -44,24 +46,191 @@ export function registerResources(server: McpServer, ctx: ToolContext): void {
       description: 'One host alias with its address, tags and effective limits',
       mimeType: 'application/json',
     },
-    (uri, { alias }) => {
+    (uri, variables) => {
       const snap = ctx.orchestrator.snapshot;
-      const name = Array.isArray(alias) ? alias[0] : alias;
-      const host = name === undefined ? undefined : snap.config.hostsByAlias.get(name);
-      if (!host)
-        throw new McpError(RESOURCE_NOT_FOUND, `unknown host alias "${String(name)}": read ssh://hosts for the list`, {
-          uri: uri.href,
-        });
+      const host = hostFor(snap, uri, variables);
       const limits = snap.policy.limitsFor({ alias: host.alias, tags: host.tags });
-      return {
-        contents: [
-          {
-            uri: uri.href,
-            mimeType: 'application/json',
-            text: JSON.stringify({ ...hostSummary(host), limits }, null, 2),
-          },
-        ],
-      };
+      return json(uri, { ...hostSummary(host), limits });
     },
   );
+
+  // Templates only (resources/templates/list): listing them per host would triple resources/list.
+  server.registerResource(
+    'host-tags',
+    new ResourceTemplate('ssh://host/{alias}/tags', { list: undefined }),
+    {
+      title: 'SSH host tags',
+      description: 'The tags of one host alias (what ssh_run_on_tag, rules and overrides match)',
+      mimeType: 'application/json',
+    },
+    (uri, variables) => {
+      const host = hostFor(ctx.orchestrator.snapshot, uri, variables);
+      return json(uri, { alias: host.alias, tags: host.tags });
+    },
+  );
+
+  server.registerResource(
+    'host-capabilities',
+    new ResourceTemplate('ssh://host/{alias}/capabilities', { list: undefined }),
+    {
+      title: 'SSH host capabilities',
+      description:
+        'What the current policy lets a client do on one host: effective limits and the overrides that set them, the rules ' +
+        'that apply to the alias and its tags, sample command verdicts, the network policy and the login it uses',
+      mimeType: 'application/json',
+    },
+    (uri, variables) => {
+      const snap = ctx.orchestrator.snapshot;
+      return json(uri, hostCapabilities(snap, hostFor(snap, uri, variables)));
+    },
+  );
+}
+
+function json(uri: URL, value: unknown): ReadResourceResult {
+  return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(value, null, 2) }] };
+}
+
+/** The host a template URI names, or "resource not found" (-32002) saying where the aliases are listed. */
+function hostFor(snap: RuntimeSnapshot, uri: URL, { alias }: Variables): HostConfig {
+  const name = Array.isArray(alias) ? alias[0] : alias;
+  const host = name === undefined ? undefined : snap.config.hostsByAlias.get(name);
+  if (!host)
+    throw new McpError(RESOURCE_NOT_FOUND, `unknown host alias "${String(name)}": read ssh://hosts for the list`, {
+      uri: uri.href,
+    });
+  return host;
+}
+
+/**
+ * Sample commands and whether the policy allows them here (Python's `policy_probes`, same ids):
+ * a quick picture of the host's policy without reading the rules.
+ */
+const PROBES: readonly { probe: string; command: string; requiredTag?: string }[] = [
+  { probe: 'basic_diagnostics', command: 'uptime' },
+  { probe: 'filesystem_overview', command: 'df -h' },
+  { probe: 'docker_status', command: 'docker ps', requiredTag: 'docker' },
+];
+
+/** A rule's host scope compiled once per loaded policy: which aliases and tags it applies to. */
+interface RuleScope {
+  index: number;
+  rule: RuleConfig;
+  aliases: Glob[];
+  tags: Glob[];
+}
+
+const scopesByPolicy = new WeakMap<PolicyFile, RuleScope[]>();
+
+function ruleScopes(policy: PolicyFile): RuleScope[] {
+  let scopes = scopesByPolicy.get(policy);
+  if (scopes === undefined) {
+    // As rules.ts compiles them: anchored, case-sensitive.
+    const glob = (pattern: string): Glob => compileGlob(pattern, { anchored: true, caseInsensitive: false });
+    scopes = policy.rules.map((rule, index) => ({
+      index,
+      rule,
+      aliases: rule.aliases.map(glob),
+      tags: rule.tags.map(glob),
+    }));
+    scopesByPolicy.set(policy, scopes);
+  }
+  return scopes;
+}
+
+/** rules.ts `appliesTo`: an alias glob matches, and the rule names no tags or one of the host's tags matches. */
+function scopeApplies(scope: RuleScope, host: HostConfig): boolean {
+  return (
+    scope.aliases.some((g) => g.matches(host.alias)) &&
+    (scope.tags.length === 0 || host.tags.some((tag) => scope.tags.some((g) => g.matches(tag))))
+  );
+}
+
+/** A rule as a client should read it: what it matches and what it lets admitted commands do (effective values). */
+function ruleView({ index, rule }: RuleScope): Record<string, unknown> {
+  const syntax = new Set<string>(rule.allow_syntax);
+  if (rule.allow_substitution) for (const c of SUBSTITUTION_CONSTRUCTS) syntax.add(c);
+  const allowExec = rule.allow_exec || rule.allow_substitution;
+  return {
+    index,
+    name: ruleName(rule, index),
+    action: rule.action,
+    ...(rule.description !== undefined ? { description: rule.description } : {}),
+    aliases: rule.aliases,
+    tags: rule.tags,
+    commands: rule.commands,
+    ...(rule.write_paths.length > 0 ? { write_paths: rule.write_paths } : {}),
+    ...(allowExec ? { allow_exec: true } : {}),
+    ...(syntax.size > 0 ? { allow_syntax: [...syntax] } : {}),
+  };
+}
+
+/**
+ * What can be done on `host` under the snapshot's policy. Python's capabilities resource
+ * reports limits, sample verdicts, network and features; this adds the rules that apply (the
+ * host's policy as data), which overrides set its limits, the login it uses and, for an IP
+ * address, the network verdict. Deny substrings are counted, not listed. Nothing is resolved
+ * or dialled: `ssh_plan` does that for one command.
+ */
+export function hostCapabilities(snap: RuntimeSnapshot, host: HostConfig): Record<string, unknown> {
+  const policy = snap.config.policy;
+  const target = { alias: host.alias, tags: host.tags };
+  const limits = snap.policy.limitsFor(target);
+  // In the order limitsFor applies them (the alias last, so it wins).
+  const overrides = [
+    ...host.tags.filter((tag) => Object.hasOwn(policy.overrides.tags, tag)).map((tag) => `overrides.tags.${tag}`),
+    ...(Object.hasOwn(policy.overrides.aliases, host.alias) ? [`overrides.aliases.${host.alias}`] : []),
+  ];
+  const rules = ruleScopes(policy)
+    .filter((scope) => scopeApplies(scope, host))
+    .map(ruleView);
+  const probes = PROBES.filter((p) => p.requiredTag === undefined || host.tags.includes(p.requiredTag)).map((p) => {
+    const decision = snap.policy.decide(target, p.command);
+    return { probe: p.probe, command: p.command, allowed: decision.allowed, rule: decision.rule };
+  });
+  const cred = host.credentials === undefined ? undefined : snap.config.credentials.get(host.credentials);
+  const net = policy.network;
+  const literal = isIP(host.host) !== 0;
+  return {
+    alias: host.alias,
+    host: host.host,
+    port: host.port,
+    tags: host.tags,
+    config_generation: snap.generation,
+    login: cred
+      ? {
+          credentials: cred.name,
+          username: cred.username,
+          methods: [
+            ...(cred.key_path !== undefined ? ['key'] : []),
+            ...(cred.key_passphrase_secret !== undefined ? ['key_passphrase'] : []),
+            ...(cred.password_secret !== undefined ? ['password'] : []),
+            ...(cred.use_agent ? ['agent'] : []),
+          ],
+        }
+      : null,
+    limits: {
+      ...limits,
+      require_known_host: true,
+      host_key_auto_add: false,
+      deny_patterns_enabled: policy.limits.deny_substrings.length > 0,
+      deny_substrings_count: policy.limits.deny_substrings.length,
+    },
+    limit_overrides: overrides,
+    rules,
+    allow_rules: rules.filter((r) => r.action === 'allow').length,
+    deny_rules: rules.filter((r) => r.action === 'deny').length,
+    policy_probes: probes,
+    network: {
+      require_known_host: true,
+      allowlist_enabled: net.allow_ips.length > 0 || net.allow_cidrs.length > 0,
+      blocklist_enabled: net.block_ips.length > 0 || net.block_cidrs.length > 0,
+      ...(literal
+        ? { address: { ip: host.host, ...snap.network.check(host.host) } }
+        : {
+            address: null,
+            note: `${host.host} is resolved and each address checked when connecting; ssh_plan shows the verdicts`,
+          }),
+    },
+    features: { supports_async: true, supports_cancellation: true, supports_dry_run: true },
+  };
 }

@@ -1,10 +1,11 @@
 /**
- * Builds the MCP server (tools + resources) and serves it over stdio. stdout carries only
+ * Builds the MCP server (tools, resources, prompts) and serves it over stdio. stdout carries only
  * JSON-RPC; all logging goes through telemetry to stderr.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Orchestrator } from '../orchestrator.js';
 import type { ToolContext } from './context.js';
+import { registerPrompts } from './prompts.js';
 import { registerResources } from './resources.js';
 import { AuditFirstStdioTransport, type TransportProblem } from './stdio-transport.js';
 import { traceToolCalls } from './tool-spans.js';
@@ -14,7 +15,7 @@ export function createMcpServer(orchestrator: Orchestrator, version: string): Mc
   const server = new McpServer(
     { name: 'mcp-ssh-orchestrator', version },
     {
-      capabilities: { tools: {}, resources: {} },
+      capabilities: { tools: {}, resources: {}, prompts: {} },
       instructions:
         'Runs shell commands on SSH hosts under a policy. Start with ssh_list_hosts; use ssh_plan to check a command before ' +
         'running it; ssh_run for short commands, ssh_run_async + ssh_get_task_output for long ones; ssh_run_on_tag for a group.',
@@ -24,6 +25,7 @@ export function createMcpServer(orchestrator: Orchestrator, version: string): Mc
   traceToolCalls(server);
   registerTools(server, ctx);
   registerResources(server, ctx);
+  registerPrompts(server, ctx);
   return server;
 }
 
