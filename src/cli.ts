@@ -75,7 +75,9 @@ Options:
 Environment:
   MCP_SSH_KEYS_DIR        private keys (default: keys/ beside the config directory)
   MCP_SSH_SECRETS_DIR     secrets (default: secrets/ beside the config directory)
-  MCP_SSH_SECRET_<NAME>   a secret's value; wins over the file <secrets dir>/<name>
+  <name>, MCP_SSH_SECRET_<NAME>
+                          a secret's value; looked up in this order, then the key <name> of
+                          <secrets dir>/.env, then the file <secrets dir>/<name>
   OTEL_EXPORTER_OTLP_ENDPOINT   send OTel logs and traces over OTLP/HTTP (also the _LOGS_/_TRACES_
                           variants); unset: nothing is exported. OTEL_SERVICE_NAME,
                           OTEL_RESOURCE_ATTRIBUTES and OTEL_SDK_DISABLED=true are honoured.

@@ -4,7 +4,7 @@
  * included) and, when metrics are served, the running process answers on /metrics.
  */
 import type { ConfigDirs } from './config/load.js';
-import { ConfigError } from './config/errors.js';
+import { ConfigError, formatIssue } from './config/errors.js';
 import { lintPolicy } from './policy/lint.js';
 import { buildSnapshot } from './tasks/snapshot.js';
 import type { EventEmitter } from './telemetry/events.js';
@@ -26,6 +26,7 @@ export async function runHealthCheck(
     lines.push(
       `config ok: ${snap.config.hosts.length} hosts, ${snap.config.credentials.size} credentials, ${snap.config.policy.rules.length} rules (${dirs.configDir})`,
     );
+    lines.push(...snap.config.warnings.map((w) => `config warning: ${formatIssue(w)}`));
     // Warnings, not errors: the policy works, but may admit less (or check less) than it reads.
     lines.push(...lintPolicy(snap.config.policy).map((w) => `policy warning: ${w}`));
   } catch (err) {

@@ -223,10 +223,10 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
 const UNKNOWN_KEY_ADVICE: Readonly<Record<string, string>> = {
   password:
     'plaintext passwords are not read from config files: put the password in a secret ' +
-    '(a file in the secrets directory, or the environment variable MCP_SSH_SECRET_<NAME>) and name it with password_secret',
+    '(a file or a .env key in the secrets directory, or the environment variable <NAME> or MCP_SSH_SECRET_<NAME>) and name it with password_secret',
   key_passphrase:
     'plaintext passphrases are not read from config files: put the passphrase in a secret ' +
-    '(a file in the secrets directory, or the environment variable MCP_SSH_SECRET_<NAME>) and name it with key_passphrase_secret',
+    '(a file or a .env key in the secrets directory, or the environment variable <NAME> or MCP_SSH_SECRET_<NAME>) and name it with key_passphrase_secret',
 };
 
 /** Turns a zod error from parsing `input` (with `configErrorMap`) into located issues. */

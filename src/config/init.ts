@@ -18,8 +18,11 @@ const SERVERS = `# Hosts the orchestrator may reach. Each alias is what MCP clie
 hosts: []
 `;
 
-const CREDENTIALS = `# SSH identities. key_path is relative to the keys directory (default: ../keys);
-# secrets come from env MCP_SSH_SECRET_<NAME> or the file <secrets dir>/<name>.
+const CREDENTIALS = `# SSH identities. key_path is relative to the keys directory (default: ../keys); a key
+# file that does not exist yet is a warning at start, and hosts using it fail to connect
+# until it does. A secret <name> is looked up, in order, in the environment variable <name>
+# (then its upper-cased name), MCP_SSH_SECRET_<NAME> (upper-cased, - becomes _), the key
+# <name> in <secrets dir>/.env, then the file <secrets dir>/<name>.
 # entries:
 #   - name: deploy
 #     username: deploy
@@ -36,6 +39,11 @@ limits:
   max_seconds: 60
   max_output_bytes: 1048576
   task_result_ttl: 300
+  # Refused anywhere in a command, before and after parsing (case folded). Without this key the
+  # 20 built-in patterns apply (rm -rf /, mkfs, dd if=/dev/zero, reboot, ssh, scp, curl, wget,
+  # nc, nmap, kubectl, aws, gcloud, az, ...: docs/policy.md); "deny_substrings: []" turns them off.
+  # A list here replaces the built-in one; so does one under overrides.aliases.X / overrides.tags.X
+  # for those hosts.
   deny_substrings:
     - "rm -rf /"
     - "mkfs"

@@ -46,6 +46,12 @@ export interface LoadedConfig {
   /** policy.known_hosts_path (relative to the config dir) or `<keysDir>/known_hosts`. */
   knownHostsPath: string;
   loadedAt: Date;
+  /**
+   * What loads but deserves a word: keys the Python server accepted whose weakening values are
+   * ignored here, files a deployment provides later (a key, known_hosts), missing optional files.
+   * Each becomes one `config_warning` line at start and reload, and a line of `check`.
+   */
+  warnings: ConfigIssue[];
 }
 
 const SERVERS = 'servers.yml';
@@ -57,6 +63,13 @@ const HOW_TO_CREATE: Record<string, string> = {
   [SERVERS]: 'create it with a "hosts:" list of hosts (an empty list is "hosts: []")',
   [CREDENTIALS]: 'create it with an "entries:" list of credentials (an empty list is "entries: []")',
   [POLICY]: 'create it with your "rules:" (an empty file means default limits and no allow rules)',
+};
+
+/** Files the Python server reads as empty when they are missing. */
+const OPTIONAL_FILES = new Set([CREDENTIALS, POLICY]);
+const EMPTY_MEANING: Record<string, string> = {
+  [CREDENTIALS]: 'no credentials: hosts that name one fail at connect',
+  [POLICY]: 'default limits, the built-in deny list and no allow rules: every command is denied',
 };
 
 /** Aliases nested deeper than this are refused: a few anchors are handy, thousands are a YAML bomb. */
@@ -161,6 +174,7 @@ async function parseYamlFile(
   dirs: ConfigDirs,
   emitter: EventEmitter,
   issues: ConfigIssue[],
+  warnings: ConfigIssue[],
 ): Promise<ParsedFile | undefined> {
   const filePath = path.join(dirs.configDir, file);
   let text: string;
@@ -189,6 +203,11 @@ async function parseYamlFile(
     }
     text = bytes.toString('utf8');
   } catch (error) {
+    if (error instanceof MissingFileError && OPTIONAL_FILES.has(file)) {
+      // As in the Python server: no credentials.yml or policy.yml reads as an empty one.
+      warnings.push({ file, path: '', message: `${error.message}; read as empty (${EMPTY_MEANING[file]})` });
+      return { file, raw: {}, locate: () => undefined };
+    }
     if (error instanceof MissingFileError || error instanceof UnsafePathError) {
       issues.push({ file, path: '', message: error.message });
       return undefined;
@@ -236,8 +255,9 @@ async function loadFile<S extends z.ZodType>(
   dirs: ConfigDirs,
   emitter: EventEmitter,
   issues: ConfigIssue[],
+  warnings: ConfigIssue[],
 ): Promise<LoadedFile<z.infer<S>> | undefined> {
-  const parsed = await parseYamlFile(file, dirs, emitter, issues);
+  const parsed = await parseYamlFile(file, dirs, emitter, issues, warnings);
   if (!parsed) return undefined;
   // Counted before the schema, whose cost grows with what it counts.
   const oversize = file === POLICY ? policySizeIssues(parsed) : [];
@@ -334,11 +354,17 @@ function checkServers(servers: ParsedFile, credentials: ParsedFile | undefined):
 
 const SECRET_FIELDS = ['key_passphrase_secret', 'password_secret'] as const;
 
-/** Secret names and key files are checked now, so a bad path fails at startup rather than at first use. */
+/**
+ * Secret names and key paths are checked now, so an unsafe name or path (traversal, a symlink
+ * leading outside, a directory) fails at startup rather than at first use. A key file that does
+ * not exist yet is only a warning pushed onto `warnings`, as the Python server has it: the key is
+ * read at each connection, so hosts using it fail to connect until the file is there.
+ */
 async function checkCredentials(
   credentials: ParsedFile,
   dirs: ConfigDirs,
   emitter: EventEmitter,
+  warnings: ConfigIssue[],
 ): Promise<ConfigIssue[]> {
   const issues = duplicateFieldIssues(credentials, 'entries', 'name', 'credentials name');
   for (const { index, item } of listItems(credentials.raw, 'entries')) {
@@ -357,8 +383,21 @@ async function checkCredentials(
     try {
       await checkKeyFile(keyPath, dirs, emitter);
     } catch (error) {
-      if (!(error instanceof UnsafePathError || error instanceof MissingFileError)) throw error;
-      issues.push(issueAt(credentials, ['entries', index, 'key_path'], error.message));
+      if (error instanceof MissingFileError) {
+        const who = typeof item.name === 'string' ? `credentials ${JSON.stringify(item.name)}` : 'these credentials';
+        warnings.push(
+          issueAt(
+            credentials,
+            ['entries', index, 'key_path'],
+            `${error.message}. The server starts anyway, but hosts using ${who} cannot connect until the file ` +
+              'exists (it is read at each connection: no reload needed)',
+          ),
+        );
+      } else if (error instanceof UnsafePathError) {
+        issues.push(issueAt(credentials, ['entries', index, 'key_path'], error.message));
+      } else {
+        throw error;
+      }
     }
   }
   return issues;
@@ -450,6 +489,42 @@ function checkPolicy(policy: ParsedFile, servers: ParsedFile | undefined): Confi
   return issues;
 }
 
+/**
+ * Keys the Python server accepts and ignores when they would weaken host-key checking: kept
+ * strict here too, with one warning each (never an error: its files must load as they are).
+ */
+const WEAKENING_VALUES: readonly { key: string; weak: boolean; why: string }[] = [
+  { key: 'host_key_auto_add', weak: true, why: 'unknown host keys are never added' },
+  { key: 'require_known_host', weak: false, why: 'every host must be in known_hosts' },
+];
+
+function ignoredKeyWarnings(policy: ParsedFile): ConfigIssue[] {
+  const warnings: ConfigIssue[] = [];
+  const raw = isRecord(policy.raw) ? policy.raw : {};
+  const places: PropertyKey[][] = [['limits'], ['network']];
+  const overrides = isRecord(raw.overrides) ? raw.overrides : {};
+  for (const kind of ['aliases', 'tags']) {
+    const entries = overrides[kind];
+    if (isRecord(entries)) for (const name of Object.keys(entries)) places.push(['overrides', kind, name]);
+  }
+  for (const place of places) {
+    let node: unknown = raw;
+    for (const segment of place) node = isRecord(node) ? node[segment as string] : undefined;
+    if (!isRecord(node)) continue;
+    for (const { key, weak, why } of WEAKENING_VALUES) {
+      if (node[key] !== weak) continue;
+      warnings.push(
+        issueAt(
+          policy,
+          [...place, key],
+          `${key}: ${String(weak)} is ignored: host keys are always verified (${why}); the Python server ignores it too — remove the key`,
+        ),
+      );
+    }
+  }
+  return warnings;
+}
+
 function byFileAndPosition(a: ConfigIssue, b: ConfigIssue): number {
   const fileOrder = (f: string): number => {
     const i = FILE_ORDER.indexOf(f);
@@ -508,13 +583,15 @@ export async function loadConfig(
 /** loadConfig, done entirely on the calling thread (the config thread runs this). */
 export async function loadConfigHere(dirs: ConfigDirs, emitter: EventEmitter): Promise<LoadedConfig> {
   const issues: ConfigIssue[] = [];
-  const servers = await loadFile(SERVERS, serversFileSchema, dirs, emitter, issues);
-  const credentials = await loadFile(CREDENTIALS, credentialsFileSchema, dirs, emitter, issues);
-  const policy = await loadFile(POLICY, policyFileSchema, dirs, emitter, issues);
+  const warnings: ConfigIssue[] = [];
+  const servers = await loadFile(SERVERS, serversFileSchema, dirs, emitter, issues, warnings);
+  const credentials = await loadFile(CREDENTIALS, credentialsFileSchema, dirs, emitter, issues, warnings);
+  const policy = await loadFile(POLICY, policyFileSchema, dirs, emitter, issues, warnings);
 
   if (servers) issues.push(...checkServers(servers, credentials));
-  if (credentials) issues.push(...(await checkCredentials(credentials, dirs, emitter)));
+  if (credentials) issues.push(...(await checkCredentials(credentials, dirs, emitter, warnings)));
   if (policy) issues.push(...checkPolicy(policy, servers));
+  if (policy?.value) warnings.push(...ignoredKeyWarnings(policy));
 
   if (issues.length > 0 || !servers?.value || !credentials?.value || !policy?.value) {
     throw new ConfigError(listedIssues(issues.sort(byFileAndPosition)));
@@ -529,5 +606,6 @@ export async function loadConfigHere(dirs: ConfigDirs, emitter: EventEmitter): P
     policy: policy.value,
     knownHostsPath: resolveKnownHostsPath(policy.value, dirs),
     loadedAt: new Date(),
+    warnings: warnings.sort(byFileAndPosition),
   };
 }

@@ -7,7 +7,7 @@
  * Kubernetes mounts ConfigMaps and Secrets as `file -> ..data/file -> ..<timestamp>/file`,
  * all inside the mount, so those work; a symlink leading anywhere else is refused
  * (`file_validation_failed`, reason `path_is_symlink`). The same rule applies to the YAML
- * files, key files and secret files.
+ * files, key files, secret files and the secrets directory's `.env`.
  *
  * key_path rule: relative paths are resolved against the keys directory; absolute paths are
  * accepted only if they are inside it (configs written for the Python server often spell
@@ -17,6 +17,7 @@
 import { constants } from 'node:fs';
 import { lstat, open, realpath } from 'node:fs/promises';
 import path from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
 import type { EventEmitter, SecurityEventInput } from '../telemetry/events.js';
 import { securityEventOf } from '../telemetry/events.js';
 
@@ -246,9 +247,65 @@ export function secretEnvVar(name: string): string {
   return `MCP_SSH_SECRET_${name.toUpperCase().replace(/-/g, '_')}`;
 }
 
+/** The dotenv file in the secrets directory that holds secrets as `NAME=value` lines. */
+export const SECRETS_DOTENV_FILE = '.env';
+
+/** `db-pass` → `db-pass`, `DB-PASS`: the name as written, then upper-cased (once if they are equal). */
+export function bareSecretNames(name: string): string[] {
+  return [...new Set([name, name.toUpperCase()])];
+}
+
 /**
- * A secret's value: env `MCP_SSH_SECRET_<NAME>` first, else the file `<secretsDir>/<name>`
- * without its final newline (files written by `echo` or editors end with one).
+ * The value of `name` in `<secretsDir>/.env`, parsed with dotenv's parser (comments, quotes,
+ * `export` prefixes, multi-line quoted values); the file gets the same checks as a secret file
+ * (regular file, symlinks only inside the secrets directory, MAX_FILE_SIZE). `missing` says
+ * why nothing was found, for the not-found message.
+ */
+async function readDotenvSecret(
+  name: string,
+  dirs: { secretsDir: string },
+  emitter: EventEmitter,
+): Promise<{ value: string } | { missing: string }> {
+  const filePath = path.join(dirs.secretsDir, SECRETS_DOTENV_FILE);
+  let content: Buffer;
+  try {
+    content = await readRegularFile(
+      {
+        filePath,
+        baseDir: dirs.secretsDir,
+        attempted: SECRETS_DOTENV_FILE,
+        label: `secrets file ${filePath}`,
+        missingMessage: `${filePath} not found`,
+      },
+      emitter,
+    );
+  } catch (error) {
+    if (error instanceof MissingFileError) return { missing: 'no such file' };
+    throw error;
+  }
+  // parse only: it returns a fresh object and never touches process.env.
+  const entries = parseDotenv(content);
+  for (const key of bareSecretNames(name)) {
+    if (Object.hasOwn(entries, key)) return { value: entries[key] ?? '' };
+  }
+  return { missing: 'no such key' };
+}
+
+/**
+ * A secret's value, looked up in the order of the Python server:
+ *
+ * 1. the environment variable named exactly as the secret, then its upper-cased name
+ *    (`db-pass`, then `DB-PASS`; the Docker MCP Gateway passes secrets this way). An empty
+ *    value counts as unset here, because this name is shared with every other variable of
+ *    the environment;
+ * 2. `MCP_SSH_SECRET_<NAME>` (upper-cased, `-` becomes `_`);
+ * 3. the key `name` (then its upper-cased name) in the dotenv file `<secretsDir>/.env`;
+ * 4. the file `<secretsDir>/<name>`, without its final newline (files written by `echo` or
+ *    editors end with one).
+ *
+ * The name is validated first (it becomes a file name). A file found unsafe (a symlink leading
+ * outside, a directory, too large) is refused with a security event, not skipped; a name found
+ * nowhere throws MissingFileError listing every place looked in.
  */
 export async function readSecret(
   name: string,
@@ -257,17 +314,29 @@ export async function readSecret(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<string> {
   validateSecretName(name, dirs, emitter);
-  const fromEnv = env[secretEnvVar(name)];
-  if (fromEnv !== undefined) return fromEnv;
+  // Own string properties only: process.env inherits toString and friends, and a secret may be named so.
+  const fromEnv = (key: string): string | undefined => {
+    const value: unknown = Object.hasOwn(env, key) ? env[key] : undefined;
+    return typeof value === 'string' ? value : undefined;
+  };
+  for (const bare of bareSecretNames(name)) {
+    const value = fromEnv(bare);
+    if (value !== undefined && value !== '') return value;
+  }
+  const prefixed = fromEnv(secretEnvVar(name));
+  if (prefixed !== undefined) return prefixed;
+  const fromDotenv = await readDotenvSecret(name, dirs, emitter);
+  if ('value' in fromDotenv) return fromDotenv.value;
   const filePath = path.join(dirs.secretsDir, name);
+  const dotenvPath = path.join(dirs.secretsDir, SECRETS_DOTENV_FILE);
+  const bare = bareSecretNames(name);
+  const missingMessage =
+    `secret ${JSON.stringify(name)} not found; looked in, in order: the environment variables ` +
+    `${[...bare, secretEnvVar(name)].join(', ')} (none set), the key ${bare.join(' or ')} in ${dotenvPath} ` +
+    `(${fromDotenv.missing}), the file ${filePath} (no such file). ` +
+    `Set ${secretEnvVar(name)}, add ${name}=<value> to ${dotenvPath}, or create ${filePath}`;
   const content = await readRegularFile(
-    {
-      filePath,
-      baseDir: dirs.secretsDir,
-      attempted: name,
-      label: `secret file ${filePath}`,
-      missingMessage: `secret ${JSON.stringify(name)} not found: set ${secretEnvVar(name)} or create ${filePath}`,
-    },
+    { filePath, baseDir: dirs.secretsDir, attempted: name, label: `secret file ${filePath}`, missingMessage },
     emitter,
   );
   return content.toString('utf8').replace(/\r?\n$/, '');

@@ -29,6 +29,16 @@ export const hostAddress = z
 
 const tagList = z.array(z.string().min(1).max(100)).default([]);
 
+/**
+ * An optional name or path where the Python server's files write `""` for "not set" (nearly all
+ * its credentials examples do): empty reads as absent.
+ */
+const unsetWhenEmpty = (inner: z.ZodString) =>
+  z
+    .union([z.literal(''), inner])
+    .optional()
+    .transform((v) => (v === '' ? undefined : v));
+
 export const hostSchema = z
   .object({
     alias: z
@@ -37,7 +47,7 @@ export const hostSchema = z
       .describe('an alias of 1-100 characters of A-Z a-z 0-9 . _ -'),
     host: hostAddress,
     port: z.number().int().min(1).max(65535).default(22),
-    credentials: z.string().min(1).optional(),
+    credentials: unsetWhenEmpty(z.string().min(1)),
     tags: tagList,
     description: z.string().default(''),
   })
@@ -49,17 +59,28 @@ export const serversFileSchema = z
   })
   .strict();
 
-export const credentialSchema = z
-  .object({
-    name: z.string().min(1).max(100),
-    username: z.string().min(1),
-    key_path: z.string().min(1).optional(),
-    key_passphrase_secret: z.string().min(1).optional(),
-    password_secret: z.string().min(1).optional(),
-    /** Use the ssh-agent at $SSH_AUTH_SOCK (an extension; the Python server has no agent support). */
-    use_agent: z.boolean().default(false),
-  })
-  .strict();
+/** Plaintext fields the Python server reads; empty ones say nothing and are dropped, others are refused (errors.ts). */
+const PLAINTEXT_FIELDS = ['password', 'key_passphrase'];
+
+export const credentialSchema = z.preprocess(
+  (raw) => {
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+    const entry = { ...(raw as Record<string, unknown>) };
+    for (const field of PLAINTEXT_FIELDS) if (entry[field] === '') delete entry[field];
+    return entry;
+  },
+  z
+    .object({
+      name: z.string().min(1).max(100),
+      username: z.string().min(1),
+      key_path: unsetWhenEmpty(z.string().min(1)),
+      key_passphrase_secret: unsetWhenEmpty(z.string().min(1)),
+      password_secret: unsetWhenEmpty(z.string().min(1)),
+      /** Use the ssh-agent at $SSH_AUTH_SOCK (an extension; the Python server has no agent support). */
+      use_agent: z.boolean().default(false),
+    })
+    .strict(),
+);
 
 export const credentialsFileSchema = z
   .object({
@@ -73,16 +94,51 @@ const limitFields = {
   max_output_bytes: z.number().int().positive().optional(),
   task_result_ttl: z.number().int().positive().optional(),
   task_progress_interval: z.number().positive().optional(),
-  /** Deprecated in the Python server and ignored there: host keys are always verified. */
-  // Messages omit the key name: error output already prefixes the path (limits.host_key_auto_add: ...).
-  host_key_auto_add: z.literal(false, { message: 'only false is supported: host keys are always verified' }).optional(),
-  require_known_host: z.literal(true, { message: 'only true is supported: host keys are always verified' }).optional(),
+  /**
+   * Deprecated in the Python server, which ignores a weakening value: host keys are always
+   * verified. Accepted for its files; `true` / `false` respectively is a config_warning.
+   */
+  host_key_auto_add: z.boolean().optional(),
+  require_known_host: z.boolean().optional(),
+  /** Replaces the list for the hosts an override applies to (as in the Python server). */
+  deny_substrings: z.array(z.string().min(1)).optional(),
 };
+
+/**
+ * The Python server's built-in deny list, in force when policy.yml sets no `deny_substrings`
+ * (an explicit `deny_substrings: []` turns it off). Destructive commands first, then tools for
+ * lateral movement and egress. Matched as substrings, case folded (docs/policy.md).
+ */
+export const DEFAULT_DENY_SUBSTRINGS: readonly string[] = [
+  'rm -rf /',
+  ':(){ :|:& };:',
+  'mkfs ',
+  'dd if=/dev/zero',
+  'shutdown -h',
+  'reboot',
+  'userdel ',
+  'passwd ',
+  'ssh ',
+  'scp ',
+  'rsync -e ssh',
+  'curl ',
+  'wget ',
+  'nc ',
+  'nmap ',
+  'telnet ',
+  'kubectl ',
+  'aws ',
+  'gcloud ',
+  'az ',
+];
 
 export const limitsSchema = z
   .object({
     ...limitFields,
-    deny_substrings: z.array(z.string().min(1)).default([]),
+    deny_substrings: z
+      .array(z.string().min(1))
+      .default(() => [...DEFAULT_DENY_SUBSTRINGS])
+      .describe('substrings refused anywhere in a command; absent: the 20 built-in patterns; [] for none'),
   })
   .strict();
 
@@ -112,7 +168,8 @@ export const networkSchema = z
     allow_cidrs: z.array(cidr).default([]),
     block_ips: z.array(ipAddress).default([]),
     block_cidrs: z.array(cidr).default([]),
-    require_known_host: z.literal(true).optional(),
+    /** Python: network.require_known_host overrides the limits one; `false` is ignored (config_warning). */
+    require_known_host: z.boolean().optional(),
     /** Lookups per second per host name before `dns_rate_limit_exceeded`. */
     dns_max_per_second: z.number().positive().default(10),
     /** Seconds a resolved address list is reused. */
@@ -125,10 +182,26 @@ export const ruleSchema = z
     id: z.string().min(1).optional(),
     name: z.string().min(1).optional(),
     description: z.string().optional(),
-    action: z.enum(['allow', 'deny']),
+    /** As in the Python server, a rule without an action denies. */
+    action: z.enum(['allow', 'deny']).default('deny'),
     aliases: z.array(z.string().min(1)).default(['*']),
     tags: z.array(z.string().min(1)).default([]),
-    commands: z.array(z.string().min(1)).min(1),
+    /** Whole-command globs (version 1; also accepted in version 2, after the argv forms of the same rule). */
+    commands: z.array(z.string().min(1)).default([]),
+    /** Version 2: programs admitted with any arguments (at most simple_max_args of them). */
+    simple_binaries: z.array(z.string().min(1)).optional(),
+    simple_max_args: z.number().int().min(0).optional(),
+    /** Version 2: one program, its leading arguments and the paths at given argv positions. */
+    binary: z.string().min(1).optional(),
+    arg_prefix: z.array(z.string()).optional(),
+    allow_extra_args: z.boolean().optional(),
+    path_args: z
+      .object({
+        indices: z.array(z.number().int().min(1)).min(1).describe('argv positions (the program is 0)'),
+        patterns: z.array(z.string().min(1)).min(1),
+      })
+      .strict()
+      .optional(),
     /**
      * Legacy: send commands this rule matches unchecked when they use `$(...)`, backticks,
      * `<(...)`, here-docs or here-strings (= allow_syntax of those four, plus allow_exec).
@@ -164,7 +237,33 @@ export const ruleSchema = z
         path: ['action'],
         message: 'allow_exec, write_paths and allow_syntax only mean something on allow rules',
       });
+    if (rule.commands.length === 0 && rule.simple_binaries === undefined && rule.binary === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['commands'],
+        message: 'a rule needs commands (or, in a version 2 policy, simple_binaries or binary)',
+      });
+    if (rule.simple_max_args !== undefined && rule.simple_binaries === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['simple_max_args'],
+        message: 'simple_max_args only means something with simple_binaries',
+      });
+    for (const key of ['arg_prefix', 'allow_extra_args', 'path_args'] as const) {
+      if (rule[key] !== undefined && rule.binary === undefined)
+        ctx.addIssue({ code: 'custom', path: [key], message: `${key} only means something with binary` });
+    }
   });
+
+/** Rule keys of version 2 policies (argv rules, first matching rule wins). */
+export const VERSION_2_RULE_KEYS = [
+  'simple_binaries',
+  'simple_max_args',
+  'binary',
+  'arg_prefix',
+  'allow_extra_args',
+  'path_args',
+] as const;
 
 /**
  * Size limits of policy.yml (docs/policy.md, "Size limits"). Real policies have tens to a few
@@ -186,8 +285,13 @@ export const POLICY_LIMITS = {
 
 export const policyFileSchema = z
   .object({
-    known_hosts_path: z.string().min(1).optional(),
-    limits: limitsSchema.default({ deny_substrings: [] }),
+    /**
+     * 1 (default): whole-command globs, deny rules win over allow rules. 2: the Python server's
+     * argv rules too, and rules decide in order, the first that matches each command.
+     */
+    version: z.union([z.literal(1), z.literal(2)], { message: 'expected 1 or 2' }).default(1),
+    known_hosts_path: unsetWhenEmpty(z.string().min(1)),
+    limits: limitsSchema.default(() => ({ deny_substrings: [...DEFAULT_DENY_SUBSTRINGS] })),
     network: networkSchema.default({
       allow_ips: [],
       allow_cidrs: [],
@@ -205,7 +309,20 @@ export const policyFileSchema = z
       .strict()
       .default({ aliases: {}, tags: {} }),
   })
-  .strict();
+  .strict()
+  .superRefine((policy, ctx) => {
+    if (policy.version === 2) return;
+    for (const [index, rule] of policy.rules.entries()) {
+      for (const key of VERSION_2_RULE_KEYS) {
+        if (rule[key] !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['rules', index, key],
+            message: `${key} is a version 2 rule key: put "version: 2" at the top of policy.yml (rules then decide in order, the first match wins)`,
+          });
+      }
+    }
+  });
 
 export type HostConfig = z.infer<typeof hostSchema>;
 export type ServersFile = z.infer<typeof serversFileSchema>;

@@ -247,6 +247,15 @@ function hostKeyError(
   const where = opts.port === 22 ? opts.hostForKeys : `[${opts.hostForKeys}]:${opts.port}`;
   const offeredType = sshKeyType(key);
   const fp = `${offeredType} ${fingerprint(key)}`;
+  if (verdict.status === 'unknown' && opts.knownHosts.missing) {
+    return new SshError(
+      'host_key_unknown',
+      `host key for ${where} cannot be verified: the known_hosts file does not exist at ${opts.knownHosts.path} ` +
+        `(server offered ${fp}). Create it: verify the fingerprint out of band, run ` +
+        `\`ssh-keyscan -p ${opts.port} ${opts.hostForKeys} >> ${opts.knownHosts.path}\` (or set known_hosts_path in ` +
+        'policy.yml to an existing file), then reload the configuration (ssh_reload_config) — keys are never added automatically',
+    );
+  }
   if (verdict.status === 'unknown') {
     return new SshError(
       'host_key_unknown',

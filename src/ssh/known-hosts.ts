@@ -48,15 +48,26 @@ export class KnownHosts {
   private constructor(
     readonly path: string,
     private readonly entries: KnownHostEntry[],
+    /**
+     * The file did not exist when loaded (`allowMissing`): no key can be verified, so every
+     * connection is refused as `host_key_unknown`, with a message saying the file is missing.
+     */
+    readonly missing = false,
   ) {}
 
-  /** Reads and parses the file; a missing file is an error that says how to create one. */
-  static async load(path: string): Promise<KnownHosts> {
+  /**
+   * Reads and parses the file. A file that cannot be read is an error that says how to create
+   * one; with `allowMissing`, a file that does not exist (ENOENT, ENOTDIR) gives an empty
+   * KnownHosts whose `missing` is true instead. Other failures (a directory, no permission)
+   * stay errors.
+   */
+  static async load(path: string, opts: { allowMissing?: boolean } = {}): Promise<KnownHosts> {
     let text: string;
     try {
       text = await readFile(path, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
+      if (opts.allowMissing && (code === 'ENOENT' || code === 'ENOTDIR')) return new KnownHosts(path, [], true);
       throw new Error(
         `cannot read known_hosts file ${path} (${code ?? String(err)}): create it with ` +
           '`ssh-keyscan -p PORT HOST >> known_hosts` after checking the fingerprints, or set known_hosts_path in policy.yml',

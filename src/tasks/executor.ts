@@ -4,7 +4,7 @@
  * the stderr contract: policy_decision, progress connecting/connected/running…, audit, trace.
  */
 import type { EffectiveLimits, HostConfig } from '../config/schema.js';
-import { readKeyFile, readSecret } from '../config/safe-paths.js';
+import { MissingFileError, readKeyFile, readSecret } from '../config/safe-paths.js';
 import type { PolicyDecision } from '../policy/engine.js';
 import { SshConnection, type AuthMaterial } from '../ssh/connection.js';
 import { SshError } from '../ssh/errors.js';
@@ -337,10 +337,24 @@ export class CommandExecutor {
     }
     const cred = snap.config.credentials.get(host.credentials);
     if (!cred) throw new Error(`credentials "${host.credentials}" for host "${host.alias}" are not in credentials.yml`);
+    // Key files and secrets are read now, at each connection: one missing at start was only a
+    // config warning, so the error names the host, the credentials and the field.
+    const read = async <T>(field: string, load: () => Promise<T>): Promise<T> => {
+      try {
+        return await load();
+      } catch (err) {
+        if (!(err instanceof MissingFileError)) throw err;
+        throw new MissingFileError(
+          `cannot connect to host "${host.alias}": ${field} of credentials "${cred.name}" (credentials.yml): ${err.message}`,
+          err.filePath,
+        );
+      }
+    };
     const auth: AuthMaterial = { username: cred.username };
-    if (cred.key_path) auth.privateKey = await readKeyFile(cred.key_path, dirs, emitter);
-    if (cred.key_passphrase_secret) auth.passphrase = await readSecret(cred.key_passphrase_secret, dirs, emitter);
-    if (cred.password_secret) auth.password = await readSecret(cred.password_secret, dirs, emitter);
+    const { key_path: keyPath, key_passphrase_secret: passphrase, password_secret: password } = cred;
+    if (keyPath) auth.privateKey = await read('key_path', () => readKeyFile(keyPath, dirs, emitter));
+    if (passphrase) auth.passphrase = await read('key_passphrase_secret', () => readSecret(passphrase, dirs, emitter));
+    if (password) auth.password = await read('password_secret', () => readSecret(password, dirs, emitter));
     if (cred.use_agent) {
       const sock = process.env.SSH_AUTH_SOCK;
       if (!sock) throw new Error(`credentials "${cred.name}" use the ssh-agent but SSH_AUTH_SOCK is not set`);

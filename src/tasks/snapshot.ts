@@ -6,7 +6,7 @@
  * (config/off-thread.ts) and the policy compiled in slices.
  */
 import { loadConfig, type ConfigDirs, type LoadedConfig, type LoadOptions } from '../config/load.js';
-import { ConfigError } from '../config/errors.js';
+import { ConfigError, formatIssue, type ConfigIssue } from '../config/errors.js';
 import { PolicyEngine } from '../policy/engine.js';
 import { HostResolver, NetworkPolicy } from '../policy/network.js';
 import { KnownHosts } from '../ssh/known-hosts.js';
@@ -27,12 +27,28 @@ export async function buildSnapshot(
   generation: number,
   options: LoadOptions = {},
 ): Promise<RuntimeSnapshot> {
-  const config = await loadConfig(dirs, emitter, options);
+  const loaded = await loadConfig(dirs, emitter, options);
+  // known_hosts first, so that a missing file is one more config warning. Missing is not an
+  // error (as in the Python server, whose examples name /app/keys/known_hosts): every
+  // connection is then refused as host_key_unknown until the file exists and the config is
+  // reloaded. A file that exists but cannot be read (a directory, no permission) is an error.
   let knownHosts: KnownHosts;
   try {
-    knownHosts = await KnownHosts.load(config.knownHostsPath);
+    knownHosts = await KnownHosts.load(loaded.knownHostsPath, { allowMissing: true });
   } catch (err) {
     throw new ConfigError([{ file: 'policy.yml', path: 'known_hosts_path', message: (err as Error).message }]);
+  }
+  const config: LoadedConfig = knownHosts.missing
+    ? { ...loaded, warnings: [...loaded.warnings, missingKnownHostsWarning(loaded.knownHostsPath)] }
+    : loaded;
+  for (const warning of config.warnings) {
+    emitter.emit({
+      type: 'error',
+      level: 'warn',
+      msg: 'config_warning',
+      error: formatIssue(warning),
+      issues: [warning],
+    });
   }
   const net = config.policy.network;
   return {
@@ -43,5 +59,17 @@ export async function buildSnapshot(
     network: new NetworkPolicy(net),
     resolver: new HostResolver({ maxPerSecond: net.dns_max_per_second, cacheTtlSeconds: net.dns_cache_ttl, emitter }),
     knownHosts,
+  };
+}
+
+function missingKnownHostsWarning(knownHostsPath: string): ConfigIssue {
+  return {
+    file: 'policy.yml',
+    path: 'known_hosts_path',
+    message:
+      `the known_hosts file ${knownHostsPath} does not exist. The server starts anyway, but no host key can be ` +
+      'verified, so every connection is refused until it does: create it with `ssh-keyscan -p PORT HOST >> ' +
+      `${knownHostsPath}\` after checking the fingerprints (or set known_hosts_path in policy.yml to an existing ` +
+      'file), then reload the configuration',
   };
 }

@@ -65,7 +65,7 @@ export const policyDecisionEvent = z
       .describe(
         'Additive: what decided — the allow/deny rule names (or `id`, or `rules[i]`; several joined by `, `), or a built-in code: ' +
           '`default_deny`, `deny_substrings`, `parse_error`, `empty_command`, `shell_from_stdin`, `exec_option`, `unknown_argument`, ' +
-          '`unknown_program`, `write_denied`, `nesting_too_deep`, `unsupported_syntax:<construct>` (docs/policy.md)',
+          '`unknown_program`, `write_denied`, `nesting_too_deep`, `program_path` (version 2), `unsupported_syntax:<construct>` (docs/policy.md)',
       ),
     sent_hash: z
       .string()
@@ -178,7 +178,8 @@ export const errorEvent = z
     msg: z
       .string()
       .describe(
-        'Identifier, e.g. `run_exception`, `network_blocked`, `config_invalid`, `config_reload_failed`, `otel_warning`, `otel_records_dropped`, ' +
+        'Identifier, e.g. `run_exception`, `network_blocked`, `config_invalid`, `config_reload_failed`, ' +
+          '`config_warning` (the config loads, but a key is ignored or a file is missing; one line per warning, at start and reload), `otel_warning`, `otel_records_dropped`, ' +
           '`process_warning` (a Node.js warning), `uncaught_exception` and `unhandled_rejection` (the crash that ends the process), ' +
           '`metrics_unavailable` (the --metrics-addr port could not be bound; MCP keeps serving), ' +
           '`request_too_large` and `request_invalid` (a message on stdin was over the size limit or not JSON-RPC; it was answered with a JSON-RPC error), ' +

@@ -95,7 +95,9 @@ describe.skipIf(!IS_ROOT)('password authentication (root only: it sets a passwor
     try {
       const r = await without.call('ssh_run', { alias: 'pw_env', command: 'whoami' });
       expect(r.isError).toBe(true);
-      expect(textOf(r)).toContain('secret "env-pw" not found: set MCP_SSH_SECRET_ENV_PW or create');
+      expect(textOf(r)).toContain(
+        'secret "env-pw" not found; looked in, in order: the environment variables env-pw, ENV-PW, MCP_SSH_SECRET_ENV_PW',
+      );
     } finally {
       await without.close();
     }
@@ -256,13 +258,15 @@ describe('secrets from MCP_SSH_SECRET_<NAME>', () => {
     }
   });
 
-  it('without the variable: a missing secret names the variable and the file; a stale one fails to decrypt', async () => {
+  it('without the variable: a missing secret names every place looked in; a stale one fails to decrypt', async () => {
     const s = await startSession(fleet.configDir);
     try {
       const missing = await s.call('ssh_run', { alias: 'env_only', command: 'echo unlocked' });
       expect(missing.isError).toBe(true);
       expect(textOf(missing)).toContain(
-        `secret "vault-pass" not found: set MCP_SSH_SECRET_VAULT_PASS or create ${join(fleet.secretsDir, 'vault-pass')}`,
+        `secret "vault-pass" not found; looked in, in order: the environment variables vault-pass, VAULT-PASS, ` +
+          `MCP_SSH_SECRET_VAULT_PASS (none set), the key vault-pass or VAULT-PASS in ${join(fleet.secretsDir, '.env')} ` +
+          `(no such file), the file ${join(fleet.secretsDir, 'vault-pass')} (no such file)`,
       );
       const stale = await s.call('ssh_run', { alias: 'env_wins', command: 'echo unlocked' });
       expect(stale.isError).toBe(true);

@@ -6,7 +6,7 @@ import { ConfigError } from '../../src/config/errors.js';
 import type { ConfigDirs } from '../../src/config/load.js';
 import { MAX_LISTED_ISSUES, loadConfig, loadConfigHere, resolveConfigDirs } from '../../src/config/load.js';
 import { readKeyFile, readSecret } from '../../src/config/safe-paths.js';
-import { POLICY_LIMITS } from '../../src/config/schema.js';
+import { DEFAULT_DENY_SUBSTRINGS, POLICY_LIMITS } from '../../src/config/schema.js';
 import type { SecurityEvent } from '../../src/telemetry/events.js';
 import { RecordingEmitter } from '../helpers/recording-emitter.js';
 
@@ -184,7 +184,7 @@ const brokenCases: BrokenCase[] = [
     },
     expected: () =>
       'credentials.yml:4:5 entries[0].password: unknown key "password": plaintext passwords are not read from config files: ' +
-      'put the password in a secret (a file in the secrets directory, or the environment variable MCP_SSH_SECRET_<NAME>) ' +
+      'put the password in a secret (a file or a .env key in the secrets directory, or the environment variable <NAME> or MCP_SSH_SECRET_<NAME>) ' +
       'and name it with password_secret (expected one of: name, username, key_path, key_passphrase_secret, password_secret, use_agent)',
   },
   {
@@ -203,22 +203,22 @@ const brokenCases: BrokenCase[] = [
     name: 'a key named like an Object.prototype member',
     files: { 'policy.yml': lines('toString: 1', 'rules: []') },
     expected: () =>
-      'policy.yml:1:1 toString: unknown key "toString" (expected one of: known_hosts_path, limits, network, rules, overrides)',
+      'policy.yml:1:1 toString: unknown key "toString" (expected one of: version, known_hosts_path, limits, network, rules, overrides)',
   },
   {
     name: 'unknown rule key (and the missing key it was meant to be)',
     files: { 'policy.yml': lines('rules:', '  - action: allow', '    command: ["uptime"]') },
     expected: () =>
       [
-        'policy.yml:2:5 rules[0].commands: required key "commands" is missing: expected a non-empty list of non-empty strings',
-        'policy.yml:3:5 rules[0].command: unknown key "command" (expected one of: id, name, description, action, aliases, tags, commands, allow_substitution, allow_syntax, allow_exec, write_paths)',
+        'policy.yml:2:5 rules[0].commands: a rule needs commands (or, in a version 2 policy, simple_binaries or binary)',
+        'policy.yml:3:5 rules[0].command: unknown key "command" (expected one of: id, name, description, action, aliases, tags, commands, simple_binaries, simple_max_args, binary, arg_prefix, allow_extra_args, path_args, allow_substitution, allow_syntax, allow_exec, write_paths)',
       ].join('\n'),
   },
   {
     name: 'unknown override key',
     files: { 'policy.yml': lines('overrides:', '  aliases:', '    web1:', '      max_second: 5') },
     expected: () =>
-      'policy.yml:4:7 overrides.aliases.web1.max_second: unknown key "max_second" (expected one of: max_seconds, max_output_bytes, task_result_ttl, task_progress_interval, host_key_auto_add, require_known_host)',
+      'policy.yml:4:7 overrides.aliases.web1.max_second: unknown key "max_second" (expected one of: max_seconds, max_output_bytes, task_result_ttl, task_progress_interval, host_key_auto_add, require_known_host, deny_substrings)',
   },
   {
     name: 'unknown overrides section',
@@ -226,9 +226,9 @@ const brokenCases: BrokenCase[] = [
     expected: () => 'policy.yml:2:3 overrides.hosts: unknown key "hosts" (expected one of: aliases, tags)',
   },
   {
-    name: 'unsupported host_key_auto_add',
-    files: { 'policy.yml': lines('limits:', '  host_key_auto_add: true') },
-    expected: () => 'policy.yml:2:22 limits.host_key_auto_add: only false is supported: host keys are always verified',
+    name: 'host_key_auto_add that is not a boolean',
+    files: { 'policy.yml': lines('limits:', '  host_key_auto_add: yes please') },
+    expected: () => 'policy.yml:2:22 limits.host_key_auto_add: expected true or false, got "yes please"',
   },
   {
     name: 'bad alias',
@@ -414,12 +414,6 @@ const brokenCases: BrokenCase[] = [
     ],
   },
   {
-    name: 'key file that is missing',
-    files: { 'credentials.yml': lines('entries:', '  - name: deploy', '    username: ubuntu', '    key_path: id_rsa') },
-    expected: (d) =>
-      `credentials.yml:4:15 entries[0].key_path: key file ${path.join(d.keysDir, 'id_rsa')} not found: put the private key there or correct key_path`,
-  },
-  {
     name: 'key_path naming a directory',
     setup: () => mkdir(path.join(dirs.keysDir, 'subdir')),
     files: { 'credentials.yml': lines('entries:', '  - name: deploy', '    username: ubuntu', '    key_path: subdir') },
@@ -496,10 +490,10 @@ const brokenCases: BrokenCase[] = [
     events: () => [{ event_type: 'file_validation_failed', reason: 'path_is_symlink' }],
   },
   {
-    name: 'missing file',
-    setup: () => rm(path.join(dirs.configDir, 'credentials.yml')),
+    name: 'missing servers.yml (credentials.yml and policy.yml may be missing: read as empty)',
+    setup: () => rm(path.join(dirs.configDir, 'servers.yml')),
     expected: (d) =>
-      `credentials.yml: not found at ${path.join(d.configDir, 'credentials.yml')}: create it with an "entries:" list of credentials (an empty list is "entries: []")`,
+      `servers.yml: not found at ${path.join(d.configDir, 'servers.yml')}: create it with a "hosts:" list of hosts (an empty list is "hosts: []")`,
   },
   {
     name: 'YAML alias bomb',
@@ -572,7 +566,8 @@ describe('loadConfig accepts valid configuration', () => {
       key_path: 'id_ed25519',
       use_agent: false,
     });
-    expect(config.policy.limits).toEqual({ deny_substrings: [] });
+    // No deny_substrings in policy.yml: the built-in list, as in the Python server.
+    expect(config.policy.limits).toEqual({ deny_substrings: [...DEFAULT_DENY_SUBSTRINGS] });
     expect(config.policy.network).toEqual({
       allow_ips: [],
       allow_cidrs: [],
@@ -640,6 +635,27 @@ describe('loadConfig accepts valid configuration', () => {
     });
     const config = await loadConfig(dirs, new RecordingEmitter());
     expect(config.credentials.get('deploy')?.key_passphrase_secret).toBe('deploy-key_pass');
+  });
+
+  it('loads with a warning when a key file does not exist yet (it is read at connect), off-thread too', async () => {
+    await writeConfig({
+      'credentials.yml': lines('entries:', '  - name: deploy', '    username: ubuntu', '    key_path: id_rsa'),
+    });
+    const warning = {
+      file: 'credentials.yml',
+      line: 4,
+      column: 15,
+      path: 'entries[0].key_path',
+      message:
+        `key file ${path.join(dirs.keysDir, 'id_rsa')} not found: put the private key there or correct key_path. ` +
+        'The server starts anyway, but hosts using credentials "deploy" cannot connect until the file exists ' +
+        '(it is read at each connection: no reload needed)',
+    };
+    const emitter = new RecordingEmitter();
+    expect((await loadConfigHere(dirs, emitter)).warnings).toEqual([warning]);
+    expect((await loadConfig(dirs, emitter)).warnings).toEqual([warning]);
+    // A missing file is a deployment step not done yet, not a security event.
+    expect(securityEvents(emitter)).toEqual([]);
   });
 
   it('follows Kubernetes-style symlinks that stay inside the config and keys directories', async () => {
@@ -885,7 +901,9 @@ describe('readSecret', () => {
 
   it('says where it looked when the secret is missing', async () => {
     await expect(readSecret('db-pass', dirs, new RecordingEmitter(), {})).rejects.toThrow(
-      `secret "db-pass" not found: set MCP_SSH_SECRET_DB_PASS or create ${path.join(dirs.secretsDir, 'db-pass')}`,
+      `secret "db-pass" not found; looked in, in order: the environment variables db-pass, DB-PASS, ` +
+        `MCP_SSH_SECRET_DB_PASS (none set), the key db-pass or DB-PASS in ${path.join(dirs.secretsDir, '.env')} ` +
+        `(no such file), the file ${path.join(dirs.secretsDir, 'db-pass')} (no such file)`,
     );
   });
 

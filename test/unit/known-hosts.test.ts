@@ -184,4 +184,18 @@ describe('KnownHosts', () => {
   it('explains how to create a missing file', async () => {
     await expect(KnownHosts.load(join(dir, 'nope'))).rejects.toThrow(/cannot read known_hosts file .*ssh-keyscan/);
   });
+
+  it('with allowMissing, a file that does not exist knows no key; a directory is still an error', async () => {
+    const missing = await KnownHosts.load(join(dir, 'nope'), { allowMissing: true });
+    expect(missing.missing).toBe(true);
+    expect(missing.path).toBe(join(dir, 'nope'));
+    expect(missing.verify('a.example', 22, a.blob)).toEqual({ status: 'unknown' });
+    expect(missing.hostKeyAlgorithms('a.example', 22)).toBeUndefined();
+    // A parent that is a file (ENOTDIR) is "does not exist" too.
+    writeFileSync(join(dir, 'plain'), '');
+    expect((await KnownHosts.load(join(dir, 'plain', 'known_hosts'), { allowMissing: true })).missing).toBe(true);
+    await expect(KnownHosts.load(dir, { allowMissing: true })).rejects.toThrow(/cannot read known_hosts file .*EISDIR/);
+    const present = await KnownHosts.load(join(dir, 'plain'), { allowMissing: true });
+    expect(present.missing).toBe(false);
+  });
 });
