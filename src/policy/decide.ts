@@ -25,7 +25,8 @@ import { resolveDotDot, hasDotDot } from './paths.js';
 import { effectsOf } from './programs/index.js';
 import type { Arg, Effect } from './programs/types.js';
 import type { BuiltinRuleCode, RuleRef } from './rule-codes.js';
-import { appliesTo, type CompiledPolicy, type CompiledRule, type PolicyTarget } from './rules.js';
+import { appliesTo, denySubstringsFor, type CompiledPolicy, type CompiledRule, type PolicyTarget } from './rules.js';
+import { matchesArgv } from './argv-rules.js';
 import type { Glob } from './glob.js';
 import { displayValue, literalValue, literalWord, type Call, type Script, type Word } from './shell/ast.js';
 import { parseScript } from './shell/parse.js';
@@ -117,7 +118,7 @@ interface Context {
 
 export function decide(policy: CompiledPolicy, target: PolicyTarget, command: string): PolicyDecision {
   if (command.trim() === '') return denied('empty_command', 'The command is empty.', []);
-  for (const deny of policy.denySubstrings) {
+  for (const deny of denySubstringsFor(policy, target)) {
     if (deny.matches(command))
       return denied('deny_substrings', `The command contains the denied pattern '${deny.pattern}'.`, []);
   }
@@ -150,6 +151,17 @@ export function decide(policy: CompiledPolicy, target: PolicyTarget, command: st
   // Refusals no rule can lift (a computed program, an unreadable nested script) come first.
   const problem = ctx.nodes.find((n) => n.problem !== undefined)?.problem;
   if (problem !== undefined) return denied(problem.code, problem.reason, segments);
+  // Version 2: each command takes the first rule that matches it, allow or deny.
+  const ordered = policy.version === 2 ? new Map(ctx.nodes.map((n) => [n, inOrder(ctx, n)])) : undefined;
+  if (ordered) {
+    for (const [node, outcome] of ordered) {
+      if (outcome.kind === 'denied') return orderDenial(node, outcome, command, segments);
+    }
+  }
+  const admissionsOf = (node: Node): Admission[] => {
+    const outcome = ordered?.get(node);
+    return outcome === undefined ? admit(ctx, node) : outcome.kind === 'admitted' ? [outcome.admission] : [];
+  };
   // A program read from stdin (or built from xargs' input) is denied whatever else holds,
   // unless a rule names it literally with allow_exec: say so before anything less specific.
   for (const node of ctx.nodes) {
@@ -157,7 +169,7 @@ export function decide(policy: CompiledPolicy, target: PolicyTarget, command: st
       (e) => e.kind === 'stdin_program' || (node.fromInput && (e.kind === 'exec' || e.kind === 'opaque')),
     );
     if (stdin === undefined || !('feature' in stdin)) continue;
-    if (admit(ctx, node).some((a) => a.literal && a.rule.allowExec)) continue;
+    if (admissionsOf(node).some((a) => a.literal && a.rule.allowExec)) continue;
     return denied(
       'shell_from_stdin',
       `'${node.words.join(' ')}'${node.via ? ` (run by ${node.via})` : ''} takes the program it runs from stdin (${stdin.feature}); no policy can see that program. A rule naming it with allow_exec: true would allow it on '${target.alias}'.`,
@@ -165,9 +177,17 @@ export function decide(policy: CompiledPolicy, target: PolicyTarget, command: st
     );
   }
   for (const node of ctx.nodes) {
-    const admissions = admit(ctx, node);
+    const admissions = admissionsOf(node);
     const first = admissions[0];
-    if (first === undefined) return denied('default_deny', notAdmittedReason(node, target), segments);
+    if (first === undefined) {
+      if (ordered && isProgramPath(node))
+        return denied(
+          'program_path',
+          `'${node.words.join(' ')}' runs the program '${node.argv[0]?.value}' by its path; a version 2 policy admits a program given by path only by a rule naming that path (binary or simple_binaries).`,
+          segments,
+        );
+      return denied('default_deny', notAdmittedReason(node, target), segments);
+    }
     const refusal = checkEffects(node, admissions, writes);
     if (refusal !== undefined) return denied(refusal.code, refusal.reason, segments);
     if (!admitting.includes(first.rule.name)) admitting.push(first.rule.name);
@@ -511,7 +531,7 @@ function denyForms(node: Node): string[] {
 function denyChecks(ctx: Context, command: string, sent: string, segments: string[]): PolicyDecision | undefined {
   const { policy, target } = ctx;
   const formsByNode = ctx.nodes.map(denyForms);
-  for (const deny of policy.denySubstrings) {
+  for (const deny of denySubstringsFor(policy, target)) {
     // `shown` is the printed (quoted) text: reasons are redacted as text, and a quote-removed
     // form would split a quoted secret with spaces.
     let found: { form: string; shown: string; words?: string[] } | undefined;
@@ -538,7 +558,8 @@ function denyChecks(ctx: Context, command: string, sent: string, segments: strin
       },
     };
   }
-  for (const rule of policy.deny) {
+  // Version 2: deny rules decide in order with the allow rules (inOrder), not ahead of them.
+  for (const rule of policy.version === 2 ? [] : policy.deny) {
     if (!appliesTo(rule, target)) continue;
     for (const [i, node] of ctx.nodes.entries()) {
       for (const form of formsByNode[i] as string[]) {
@@ -567,6 +588,77 @@ function denyChecks(ctx: Context, command: string, sent: string, segments: strin
   return undefined;
 }
 
+/** What the first matching rule of a version 2 policy says about one command. */
+type OrderOutcome =
+  | { kind: 'admitted'; admission: Admission }
+  | { kind: 'denied'; rule: CompiledRule; pattern: string; form: string }
+  | { kind: 'none' };
+
+function isProgramPath(node: Node): boolean {
+  const program = node.argv[0];
+  return program !== undefined && program.exact && program.value.includes('/');
+}
+
+/** The program as a deny rule sees it too: its file name (`/usr/bin/rm` is `rm`). */
+function byFileName(argv: Arg[]): Arg[] {
+  const program = argv[0];
+  if (program === undefined || !program.value.includes('/')) return argv;
+  return [{ ...program, value: program.value.slice(program.value.lastIndexOf('/') + 1) }, ...argv.slice(1)];
+}
+
+/**
+ * Version 2: the rules in file order; the first that applies to the host and matches the
+ * command decides. Argv forms match the command's own argv; `commands` globs match as in
+ * version 1 (allow: the printed text, a nested program named literally; deny: every deny form).
+ * A program given by path is admitted only by a rule naming that path.
+ */
+function inOrder(ctx: Context, node: Node): OrderOutcome {
+  const byPath = isProgramPath(node);
+  for (const rule of ctx.policy.rules) {
+    if (!appliesTo(rule, ctx.target)) continue;
+    if (rule.action === 'deny') {
+      if (rule.argv && (matchesArgv(rule.argv, node.argv) || matchesArgv(rule.argv, byFileName(node.argv))))
+        return { kind: 'denied', rule, pattern: `${node.argv[0]?.value} (argv rule)`, form: node.words.join(' ') };
+      for (const form of denyForms(node)) {
+        const glob = rule.commands.find((g) => g.matches(form));
+        if (glob !== undefined) return { kind: 'denied', rule, pattern: glob.pattern, form };
+      }
+      continue;
+    }
+    if (rule.argv && matchesArgv(rule.argv, node.argv)) return { kind: 'admitted', admission: { rule, literal: true } };
+    const admission = admitBy(ctx, node, rule);
+    if (admission !== undefined && (!byPath || admission.literal)) return { kind: 'admitted', admission };
+  }
+  return { kind: 'none' };
+}
+
+function orderDenial(
+  node: Node,
+  outcome: Extract<OrderOutcome, { kind: 'denied' }>,
+  command: string,
+  segments: string[],
+): PolicyDecision {
+  const { rule, pattern, form } = outcome;
+  const decision = denied(
+    { rule: rule.name },
+    `'${node.words.join(' ')}'${node.via ? ` (run by ${node.via})` : ''} matches the deny pattern '${pattern}' of rule '${rule.name}', the first rule that matches it.`,
+    segments,
+  );
+  const glob = rule.commands.find((g) => g.pattern === pattern);
+  const asWritten = glob === undefined || glob.matches(node.raw.trim()) || glob.matches(command.trim());
+  return asWritten
+    ? decision
+    : {
+        ...decision,
+        bypass: {
+          original_command: command,
+          normalized_command: form,
+          blocked_pattern: pattern,
+          words: node.plainWords,
+        },
+      };
+}
+
 const allowFormsCache = new WeakMap<Node, string[]>();
 
 /** Allow forms: the printed text, and with `..` resolved when it has any — a rule must match both. */
@@ -583,27 +675,33 @@ function allowForms(node: Node): string[] {
 /** The rules that admit a node, each saying whether it names the node's program literally. */
 function admit(ctx: Context, node: Node): Admission[] {
   const out: Admission[] = [];
-  const program = node.argv[0];
   for (const rule of ctx.policy.allow) {
     if (!appliesTo(rule, ctx.target)) continue;
-    let best: Admission | undefined;
-    // The node itself, then each command that runs it through its argv.
-    for (let anchor: Node | undefined = node; anchor !== undefined && best?.literal !== true; anchor = anchor.parent) {
-      const index = anchor === node ? node.programIndex : indexInAnchor(anchor, program);
-      if (index === undefined) continue;
-      const forms = allowForms(anchor);
-      for (const glob of rule.commands) {
-        if (!forms.every((f) => glob.matches(f))) continue;
-        const literal = namesWordLiterally(glob, anchor.words, index);
-        // A nested command needs a literal name; a top-level one is admitted by any match (v1).
-        const topLevel = anchor === node && node.parent === undefined && node.via === undefined;
-        if (literal || topLevel) best = { rule, literal };
-        if (literal) break;
-      }
-    }
-    if (best !== undefined) out.push(best);
+    const admission = admitBy(ctx, node, rule);
+    if (admission !== undefined) out.push(admission);
   }
   return out;
+}
+
+/** Whether `rule`'s command globs admit the node, and whether they name its program literally. */
+function admitBy(ctx: Context, node: Node, rule: CompiledRule): Admission | undefined {
+  const program = node.argv[0];
+  let best: Admission | undefined;
+  // The node itself, then each command that runs it through its argv.
+  for (let anchor: Node | undefined = node; anchor !== undefined && best?.literal !== true; anchor = anchor.parent) {
+    const index = anchor === node ? node.programIndex : indexInAnchor(anchor, program);
+    if (index === undefined) continue;
+    const forms = allowForms(anchor);
+    for (const glob of rule.commands) {
+      if (!forms.every((f) => glob.matches(f))) continue;
+      const literal = namesWordLiterally(glob, anchor.words, index);
+      // A nested command needs a literal name; a top-level one is admitted by any match (v1).
+      const topLevel = anchor === node && node.parent === undefined && node.via === undefined;
+      if (literal || topLevel) best = { rule, literal };
+      if (literal) break;
+    }
+  }
+  return best;
 }
 
 function indexInAnchor(anchor: Node, program: Arg | undefined): number | undefined {

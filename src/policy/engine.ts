@@ -6,7 +6,13 @@ import { DEFAULT_LIMITS } from '../config/schema.js';
 import type { EffectiveLimits, LimitOverride, PolicyFile } from '../config/schema.js';
 import { decide, type PolicyDecision } from './decide.js';
 import { decideOffThread, decisionThread } from './off-thread.js';
-import { compilePolicy, compilePolicyInSlices, type CompiledPolicy, type PolicyTarget } from './rules.js';
+import {
+  compilePolicy,
+  compilePolicyInSlices,
+  denySubstringsFor,
+  type CompiledPolicy,
+  type PolicyTarget,
+} from './rules.js';
 
 export type { BypassInfo, PolicyDecision } from './decide.js';
 export type { PolicyTarget } from './rules.js';
@@ -49,6 +55,11 @@ export class PolicyEngine {
     } catch {
       return this.decide(target, command);
     }
+  }
+
+  /** The deny_substrings in force for a host (an override's list replaces the global one). */
+  denySubstringsFor(target: PolicyTarget): string[] {
+    return denySubstringsFor(this.compiled, target).map((g) => g.pattern);
   }
 
   /** The decision thread may drop this policy (a reload replaced it). */

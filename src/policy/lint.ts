@@ -6,6 +6,7 @@
 import type { PolicyFile } from '../config/schema.js';
 import { effectsOf } from './programs/index.js';
 import type { Arg } from './programs/types.js';
+import { pythonOrderWarnings } from './rule-order.js';
 import { ruleName, SUBSTITUTION_CONSTRUCTS } from './rules.js';
 
 const PROBE = '\u0000program';
@@ -47,5 +48,6 @@ export function lintPolicy(policy: PolicyFile): string[] {
         );
     }
   });
+  warnings.push(...pythonOrderWarnings(policy));
   return warnings;
 }

@@ -25,6 +25,8 @@ export const BUILTIN_RULE_CODES = [
   'write_denied',
   /** Commands inside commands nested deeper than the policy follows. */
   'nesting_too_deep',
+  /** Version 2: a program given by path (`/tmp/x`, `./run.sh`) that no rule names by that path. */
+  'program_path',
 ] as const;
 
 export type BuiltinRuleCode = (typeof BUILTIN_RULE_CODES)[number] | `unsupported_syntax:${UnsupportedConstruct}`;

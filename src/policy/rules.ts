@@ -5,6 +5,7 @@
  */
 import type { PolicyFile, RuleConfig } from '../config/schema.js';
 import { runInSlices, runToEnd } from '../config/slices.js';
+import { compileArgvRule, type ArgvRule } from './argv-rules.js';
 import { compileDenySubstring, compileGlob, type Glob } from './glob.js';
 
 export interface PolicyTarget {
@@ -14,6 +15,9 @@ export interface PolicyTarget {
 
 export interface CompiledRule {
   name: string;
+  action: 'allow' | 'deny';
+  /** Version 2 argv forms (simple_binaries, binary …), when the rule has any. */
+  argv?: ArgvRule;
   aliases: Glob[];
   tags: Glob[];
   commands: Glob[];
@@ -28,9 +32,31 @@ export interface CompiledRule {
 }
 
 export interface CompiledPolicy {
+  /** 2: rules decide in file order, the first that matches each command (the Python server's version 2). */
+  version: 1 | 2;
+  /** Every rule in file order (version 2 reads them so). */
+  rules: CompiledRule[];
   allow: CompiledRule[];
   deny: CompiledRule[];
+  /** `limits.deny_substrings` (or the built-in list when it is absent). */
   denySubstrings: Glob[];
+  /** `overrides.aliases.<alias>.deny_substrings` and `overrides.tags.<tag>.deny_substrings`: they replace the list. */
+  denyByAlias: ReadonlyMap<string, Glob[]>;
+  denyByTag: ReadonlyMap<string, Glob[]>;
+}
+
+/**
+ * The deny list in force for a host, as the Python server merges limits: an alias override's
+ * list, else the last of the host's tags with one, else `limits.deny_substrings`.
+ */
+export function denySubstringsFor(policy: CompiledPolicy, target: PolicyTarget): Glob[] {
+  const byAlias = policy.denyByAlias.get(target.alias);
+  if (byAlias) return byAlias;
+  for (let i = target.tags.length - 1; i >= 0; i--) {
+    const byTag = policy.denyByTag.get(target.tags[i]!);
+    if (byTag) return byTag;
+  }
+  return policy.denySubstrings;
 }
 
 /** What the legacy `allow_substitution: true` stands for. */
@@ -53,17 +79,43 @@ type GlobCache = Map<string, Glob>;
 
 /** Compiles the policy, yielding after every glob (rules may be large; see runInSlices). */
 function* compiling(policy: PolicyFile): Generator<void, CompiledPolicy, undefined> {
-  const compiled: CompiledPolicy = { allow: [], deny: [], denySubstrings: [] };
+  const denyByAlias = new Map<string, Glob[]>();
+  const denyByTag = new Map<string, Glob[]>();
+  const compiled: CompiledPolicy = {
+    version: policy.version,
+    rules: [],
+    allow: [],
+    deny: [],
+    denySubstrings: [],
+    denyByAlias,
+    denyByTag,
+  };
   const cache: GlobCache = new Map();
   for (const [index, rule] of policy.rules.entries()) {
     const compiledRule = yield* compileRule(rule, index, cache);
+    compiled.rules.push(compiledRule);
     (rule.action === 'allow' ? compiled.allow : compiled.deny).push(compiledRule);
   }
-  for (const pattern of policy.limits.deny_substrings) {
-    compiled.denySubstrings.push(compileDenySubstring(pattern));
-    yield;
+  compiled.denySubstrings = yield* denyList(policy.limits.deny_substrings);
+  for (const [overrides, into] of [
+    [policy.overrides.aliases, denyByAlias],
+    [policy.overrides.tags, denyByTag],
+  ] as const) {
+    // Own entries only (a tag called `constructor`); Object.entries gives nothing else.
+    for (const [name, override] of Object.entries(overrides)) {
+      if (override.deny_substrings) into.set(name, yield* denyList(override.deny_substrings));
+    }
   }
   return compiled;
+}
+
+function* denyList(patterns: readonly string[]): Generator<void, Glob[], undefined> {
+  const out: Glob[] = [];
+  for (const pattern of patterns) {
+    out.push(compileDenySubstring(pattern));
+    yield;
+  }
+  return out;
 }
 
 /** The name a decision reports for a rule: its `name`, else its `id`, else `rules[<index>]`. */
@@ -95,8 +147,11 @@ function* compileRule(rule: RuleConfig, index: number, cache: GlobCache): Genera
   const syntax = new Set<string>(rule.allow_syntax);
   if (rule.allow_substitution) for (const c of SUBSTITUTION_CONSTRUCTS) syntax.add(c);
   const exact = { anchored: true, caseInsensitive: false };
+  const argv = compileArgvRule(rule);
   return {
     name: ruleName(rule, index),
+    action: rule.action,
+    ...(argv ? { argv } : {}),
     aliases: yield* globs(rule.aliases, exact, cache),
     tags: yield* globs(rule.tags, exact, cache),
     // Deny patterns fold case: a false deny is cheap, a false allow is not.

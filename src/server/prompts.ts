@@ -88,7 +88,8 @@ function policyDenied(snap: RuntimeSnapshot): string {
 
 3. Explain the rule to the user in plain words:
    - default_deny: no allow rule admits the command, or one of the commands it runs, on this host. Allow rules match by alias, by tag and by command glob.
-   - deny_substrings, or the name of a deny rule: explicitly forbidden; deny always wins over allow. Do not propose weakening a deny unless the user explicitly asks for it.
+   - deny_substrings, or the name of a deny rule: explicitly forbidden; deny always wins over allow (in a version 2 policy the first matching rule decides). Without a deny_substrings key the 20 built-in patterns apply (rm -rf /, reboot, ssh, curl, kubectl, …). Do not propose weakening a deny unless the user explicitly asks for it.
+   - program_path (version 2 policies): the program is given by a path (/tmp/x, ./run.sh) that no rule names exactly.
    - write_denied: it writes a file (>, >>, tee, sed -i, sort -o, curl -o, …) that no write_paths of an admitting rule covers, or a path the policy cannot know ($F).
    - exec_option, shell_from_stdin, unknown_argument: an option that runs code (sed e, awk system(), tar --to-command, python3 -c), a program read from stdin (… | sh), or an argument whose value decides what runs (tar -tf *). These need allow_exec: true on a rule that names the program literally.
    - unknown_program: the remote shell would compute the program name ($CMD, a glob, ~/bin/x).
@@ -210,7 +211,7 @@ How logins are configured:
   - use_agent: true to use the ssh-agent at SSH_AUTH_SOCK
   A login needs at least one of key_path, password_secret and use_agent.
 - A plaintext password: or key_passphrase: in credentials.yml is refused: the config does not load until the value is moved into a secret.
-- A secret name is letters, digits, _ and -. Its value comes from the environment variable MCP_SSH_SECRET_<NAME> (upper-cased, - becomes _) of the server process, or else from the file ${dirs.secretsDir}/<name> (a final newline is dropped). Secrets are read each time a connection is made.
+- A secret name is letters, digits, _ and -. Its value is looked up in this order: the server's environment variable named like the secret (as written, then upper-cased, as the Docker MCP Gateway sets it), MCP_SSH_SECRET_<NAME> (upper-cased, - becomes _), the key <name> in ${dirs.secretsDir}/.env, then the file ${dirs.secretsDir}/<name> (a final newline is dropped). Secrets are read each time a connection is made; a missing one fails the connection with an error listing every place looked in.
 
 The running config:
 - entries: ${listed(entries, 'see credentials.yml')}

@@ -212,8 +212,9 @@ export function hostCapabilities(snap: RuntimeSnapshot, host: HostConfig): Recor
       ...limits,
       require_known_host: true,
       host_key_auto_add: false,
-      deny_patterns_enabled: policy.limits.deny_substrings.length > 0,
-      deny_substrings_count: policy.limits.deny_substrings.length,
+      // The host's own list: an alias or tag override's deny_substrings replaces the global one.
+      deny_patterns_enabled: snap.policy.denySubstringsFor(target).length > 0,
+      deny_substrings_count: snap.policy.denySubstringsFor(target).length,
     },
     limit_overrides: overrides,
     rules,

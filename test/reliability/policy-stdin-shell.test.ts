@@ -48,10 +48,12 @@ describe('deny_substrings hold when a shell reads its program from stdin', () =>
 });
 
 describe('a program piped into an interpreter or built by xargs is never allowed by a catch-all', () => {
-  // No deny substrings here: only shell_from_stdin stands between the pipe and the host. The
-  // catch-all opts in to exec, but a wildcard never names the program that reads the pipe.
+  // No deny substrings here (not even the built-in list): only shell_from_stdin stands between
+  // the pipe and the host. The catch-all opts in to exec, but a wildcard never names the program
+  // that reads the pipe.
   const catchAll = new PolicyEngine(
     policyFileSchema.parse({
+      limits: { deny_substrings: [] },
       rules: [{ name: 'anything', action: 'allow', commands: ['*'], allow_substitution: true }],
     }),
   );
@@ -101,6 +103,7 @@ describe('a program piped into an interpreter or built by xargs is never allowed
 describe('a shell fed on stdin runs only under a rule that names it and opts in', () => {
   const engine = new PolicyEngine(
     policyFileSchema.parse({
+      limits: { deny_substrings: [] },
       rules: [
         { name: 'no-reboot', action: 'deny', commands: ['reboot*'] },
         { name: 'tools', action: 'allow', commands: ['echo *', 'sh', 'bash'] },
