@@ -23,6 +23,7 @@ import { TelemetryBus, unixSecondsNow } from './telemetry/bus.js';
 import { MetricsSink } from './telemetry/metrics.js';
 import { metricsUrlOf, parseMetricsAddress, startMetricsServer } from './telemetry/metrics-server.js';
 import { runHealthCheck } from './health-check.js';
+import { runKitCommand } from './kit.js';
 import { startOpenTelemetry } from './telemetry/otel.js';
 import { StderrSink } from './telemetry/stderr-sink.js';
 import { VERSION } from './version.js';
@@ -38,6 +39,10 @@ Usage:
   mcp-ssh-orchestrator setup elasticsearch --url URL [--kibana-url URL] [...]
                                            install the Elasticsearch/Kibana kit (templates, ingest
                                            pipelines, ILM policies, saved objects); setup --help
+  mcp-ssh-orchestrator kit path | kit export DIR
+                                           where this installation's log-pipeline kit is (elk/,
+                                           otel-collector/, pipelines/, monitoring/, docs/, the
+                                           compose stack), or a copy of it to edit; kit --help
   mcp-ssh-orchestrator verify [FILE...]    check a tamper-evident audit log (--audit-chain); verify --help
   mcp-ssh-orchestrator report --from T --to T [FILE...]
                                            compliance report over audit logs (md, json, csv)
@@ -83,7 +88,8 @@ Environment:
                           OTEL_RESOURCE_ATTRIBUTES and OTEL_SDK_DISABLED=true are honoured.
 
 Telemetry: one JSON object per line on stderr (policy_decision, audit, progress, security_event,
-trace, error, config_reload); see docs/events.md. stdout carries only MCP JSON-RPC.
+trace, error, config_reload); see docs/events.md (\`mcp-ssh-orchestrator kit path\` prints where
+docs/ is). stdout carries only MCP JSON-RPC.
 
 Exit status: 0 after a clean shutdown (stdin closed, SIGTERM, SIGINT);
              2 when the configuration is invalid (the error names file, line and field).
@@ -164,6 +170,9 @@ async function main(argv: string[]): Promise<number> {
   const sub = argv[0];
   if (sub === 'setup') {
     return runSetupCommand(argv.slice(1), { out: writeOut, err: (t) => void process.stderr.write(t) });
+  }
+  if (sub === 'kit') {
+    return runKitCommand(argv.slice(1), { out: writeOut, err: (t) => void process.stderr.write(t) });
   }
   if (sub === 'verify' || sub === 'report' || sub === 'watch') {
     return MONITOR_COMMANDS[sub](argv.slice(1), {
