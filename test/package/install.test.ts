@@ -97,7 +97,7 @@ describe('packed, installed, run', () => {
         const sh = (...args: string[]) =>
           spawnSync(node, [cli, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: work } });
         expect(sh('--version').stdout.trim()).toBe(VERSION);
-        const config = path.join(work, `config-${path.basename(path.dirname(path.dirname(node)))}`);
+        const config = path.join(work, `config-${runtime.label.replace(/\W+/g, '-')}`);
         expect(sh('init', config).stdout).toContain('created');
         const check = sh('check', '--config-dir', config);
         expect(check.stdout, check.stderr).toContain('config ok');
