@@ -22,7 +22,8 @@ export async function runHealthCheck(
   const lines: string[] = [];
   let ok = true;
   try {
-    const snap = await buildSnapshot(dirs, emitter, 0);
+    // A one-shot command serves nothing meanwhile: in-line, without the config thread's start-up.
+    const snap = await buildSnapshot(dirs, emitter, 0, { offThread: false });
     lines.push(
       `config ok: ${snap.config.hosts.length} hosts, ${snap.config.credentials.size} credentials, ${snap.config.policy.rules.length} rules (${dirs.configDir})`,
     );

@@ -46,7 +46,8 @@ export class Orchestrator {
 
   /** Loads the config; throws ConfigError when it is invalid (the CLI exits 2). */
   static async start(options: OrchestratorOptions): Promise<Orchestrator> {
-    return new Orchestrator(options, await buildSnapshot(options.dirs, options.emitter, 1));
+    // Nothing is served yet: load in-line, sparing the config thread's start-up (~0.1 s, ~25 MB).
+    return new Orchestrator(options, await buildSnapshot(options.dirs, options.emitter, 1, { offThread: false }));
   }
 
   get snapshot(): RuntimeSnapshot {
