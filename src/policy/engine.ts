@@ -5,7 +5,9 @@
 import { DEFAULT_LIMITS } from '../config/schema.js';
 import type { EffectiveLimits, LimitOverride, PolicyFile } from '../config/schema.js';
 import { decide, type PolicyDecision } from './decide.js';
-import { decideOffThread, decisionThread } from './off-thread.js';
+import type { ShippedPolicy } from './decide-thread.js';
+import { decideOffThread, decisionThread, shipping } from './off-thread.js';
+import { runInSlices, runToEnd } from '../config/slices.js';
 import {
   compilePolicy,
   compilePolicyInSlices,
@@ -30,13 +32,19 @@ export class PolicyEngine {
   constructor(
     private readonly policy: PolicyFile,
     compiled: CompiledPolicy = compilePolicy(policy),
+    /** The policy as the decision thread takes it; made on first need when not given. */
+    private shipped?: ShippedPolicy,
   ) {
     this.compiled = compiled;
   }
 
-  /** The engine for `policy`, compiled in slices so that a large policy never holds the event loop. */
+  /**
+   * The engine for `policy`, compiled — and packed for the decision thread — in slices, so
+   * that a large policy never holds the event loop.
+   */
   static async create(policy: PolicyFile): Promise<PolicyEngine> {
-    return new PolicyEngine(policy, await compilePolicyInSlices(policy));
+    const compiled = await compilePolicyInSlices(policy);
+    return new PolicyEngine(policy, compiled, await runInSlices(shipping(policy)));
   }
 
   /** The decision, computed here and now (tests, small commands). */
@@ -51,7 +59,8 @@ export class PolicyEngine {
   async decideAsync(target: PolicyTarget, command: string): Promise<PolicyDecision> {
     if (!decideOffThread(command)) return this.decide(target, command);
     try {
-      return (await decisionThread.decide(this.key, this.policy, target, command)) ?? this.decide(target, command);
+      const shipped = (): ShippedPolicy => (this.shipped ??= runToEnd(shipping(this.policy)));
+      return (await decisionThread.decide(this.key, shipped, target, command)) ?? this.decide(target, command);
     } catch {
       return this.decide(target, command);
     }

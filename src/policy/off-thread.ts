@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { PolicyFile } from '../config/schema.js';
 import type { PolicyDecision } from './decide.js';
-import type { ThreadRequest } from './decide-thread.js';
+import type { ShippedPolicy, ThreadRequest } from './decide-thread.js';
 import type { PolicyTarget } from './rules.js';
 
 /** Above these the decision is made off the event loop (measured: below them it stays well under 1 ms). */
@@ -27,6 +27,30 @@ export function decideOffThread(command: string): boolean {
     if ((c === 0x3b || c === 0x26 || c === 0x7c || c === 0x0a) && ++separators > INLINE_MAX_SEPARATORS) return true;
   }
   return false;
+}
+
+/** Target size of one chunk of rules (JSON characters). */
+const CHUNK_CHARS = 16 * 1024;
+
+/** The policy as the thread takes it, prepared one rule per step (see runInSlices). */
+export function* shipping(policy: PolicyFile): Generator<void, ShippedPolicy, undefined> {
+  const { rules, ...meta } = policy;
+  const ruleChunks: string[] = [];
+  let batch: string[] = [];
+  let size = 0;
+  for (const rule of rules) {
+    const json = JSON.stringify(rule);
+    batch.push(json);
+    size += json.length;
+    if (size >= CHUNK_CHARS) {
+      ruleChunks.push(`[${batch.join(',')}]`);
+      batch = [];
+      size = 0;
+    }
+    yield;
+  }
+  if (batch.length > 0) ruleChunks.push(`[${batch.join(',')}]`);
+  return { meta, ruleChunks };
 }
 
 type Reply = { id: number; decision: PolicyDecision } | { id: number; error: string };
@@ -46,11 +70,16 @@ class DecisionThread {
   }
 
   /** Undefined when no worker can run here (the caller then decides in-line). */
-  decide(key: number, policy: PolicyFile, target: PolicyTarget, command: string): Promise<PolicyDecision> | undefined {
+  decide(
+    key: number,
+    policy: () => ShippedPolicy,
+    target: PolicyTarget,
+    command: string,
+  ): Promise<PolicyDecision> | undefined {
     const worker = this.start();
     if (worker === undefined) return undefined;
     if (!this.known.has(key)) {
-      this.post(worker, { kind: 'policy', key, policy });
+      this.post(worker, { kind: 'policy', key, policy: policy() });
       this.known.add(key);
     }
     const id = this.nextId++;

@@ -47,4 +47,30 @@ describe('decisions off the event loop', () => {
     expect(await engine.decideAsync(target, command)).toEqual(engine.decide(target, command));
     expect(decisionThread.answered - before).toBe(1);
   });
+
+  it('a policy of many chunks (created in slices, shipped as JSON) decides there as in-line, order kept', async () => {
+    // ~300 KB of rules: many 16 KB chunks; the admitting rule is near the end, a deny rule after it.
+    const rules = Array.from({ length: 1500 }, (_, i) => ({
+      name: `r${i}`,
+      action: 'allow' as const,
+      commands: [`systemctl status unit-${i}-*`, `journalctl -u unit-${i}`],
+    }));
+    const big = await PolicyEngine.create(
+      policyFileSchema.parse({
+        version: 2,
+        limits: { deny_substrings: [] },
+        rules: [...rules, { name: 'no-stop', action: 'deny', commands: ['systemctl stop *'] }],
+      }),
+    );
+    const before = decisionThread.answered;
+    for (const command of [
+      Array.from({ length: 20 }, (_, i) => `systemctl status unit-${1490 + (i % 10)}-a`).join('; '),
+      Array.from({ length: 20 }, () => 'systemctl stop x').join('; '),
+    ]) {
+      const there = await big.decideAsync(target, command);
+      expect(there).toEqual(big.decide(target, command));
+    }
+    expect(decisionThread.answered - before).toBe(2);
+    big.release();
+  });
 });
