@@ -501,7 +501,9 @@ const WEAKENING_VALUES: readonly { key: string; weak: boolean; why: string }[] =
 function ignoredKeyWarnings(policy: ParsedFile): ConfigIssue[] {
   const warnings: ConfigIssue[] = [];
   const raw = isRecord(policy.raw) ? policy.raw : {};
-  const places: PropertyKey[][] = [['limits'], ['network']];
+  const places: PropertyKey[][] = [['limits'], ['limits', 'default'], ['network']];
+  const limits = isRecord(raw.limits) ? raw.limits : {};
+  if (Array.isArray(limits.overrides)) limits.overrides.forEach((_, i) => places.push(['limits', 'overrides', i]));
   const overrides = isRecord(raw.overrides) ? raw.overrides : {};
   for (const kind of ['aliases', 'tags']) {
     const entries = overrides[kind];
@@ -509,7 +511,8 @@ function ignoredKeyWarnings(policy: ParsedFile): ConfigIssue[] {
   }
   for (const place of places) {
     let node: unknown = raw;
-    for (const segment of place) node = isRecord(node) ? node[segment as string] : undefined;
+    for (const segment of place)
+      node = isRecord(node) || Array.isArray(node) ? (node as Record<PropertyKey, unknown>)[segment] : undefined;
     if (!isRecord(node)) continue;
     for (const { key, weak, why } of WEAKENING_VALUES) {
       if (node[key] !== weak) continue;

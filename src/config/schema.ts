@@ -132,17 +132,37 @@ export const DEFAULT_DENY_SUBSTRINGS: readonly string[] = [
   'az ',
 ];
 
+export const limitOverrideSchema = z.object(limitFields).strict();
+
+/**
+ * The Python project's version 2 layout of limits: `limits.default` for the base values and
+ * `limits.overrides` as a list of entries that apply to hosts by alias and tag globs. Accepted
+ * in either version, beside the flat keys and the top-level `overrides` mapping.
+ */
+export const listedOverrideSchema = z
+  .object({
+    ...limitFields,
+    aliases: z.array(z.string().min(1)).default(['*']),
+    tags: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
 export const limitsSchema = z
   .object({
     ...limitFields,
     deny_substrings: z
       .array(z.string().min(1))
-      .default(() => [...DEFAULT_DENY_SUBSTRINGS])
+      .optional()
       .describe('substrings refused anywhere in a command; absent: the 20 built-in patterns; [] for none'),
+    default: limitOverrideSchema.optional(),
+    overrides: z.array(listedOverrideSchema).optional(),
   })
-  .strict();
-
-export const limitOverrideSchema = z.object(limitFields).strict();
+  .strict()
+  // A list in limits.default counts as the global list; neither: the built-in one.
+  .transform((limits) => ({
+    ...limits,
+    deny_substrings: limits.deny_substrings ?? limits.default?.deny_substrings ?? [...DEFAULT_DENY_SUBSTRINGS],
+  }));
 
 const ipAddress = z
   .string()
@@ -330,6 +350,7 @@ export type CredentialConfig = z.infer<typeof credentialSchema>;
 export type CredentialsFile = z.infer<typeof credentialsFileSchema>;
 export type LimitsConfig = z.infer<typeof limitsSchema>;
 export type LimitOverride = z.infer<typeof limitOverrideSchema>;
+export type ListedOverride = z.infer<typeof listedOverrideSchema>;
 export type NetworkConfig = z.infer<typeof networkSchema>;
 export type RuleConfig = z.infer<typeof ruleSchema>;
 export type PolicyFile = z.infer<typeof policyFileSchema>;

@@ -12,6 +12,7 @@ import {
   compilePolicy,
   compilePolicyInSlices,
   denySubstringsFor,
+  listedOverrideApplies,
   type CompiledPolicy,
   type PolicyTarget,
 } from './rules.js';
@@ -85,7 +86,10 @@ export class PolicyEngine {
         if (value !== undefined) limits[key] = value;
       }
     };
+    // Python's merge order: the base, the listed overrides that match, tag overrides, the alias's.
+    apply(this.policy.limits.default);
     apply(this.policy.limits);
+    for (const listed of this.compiled.listedOverrides) if (listedOverrideApplies(listed, target)) apply(listed.limits);
     // Own properties only: a tag called `constructor` must not reach Object.prototype.
     for (const tag of target.tags) apply(ownEntry(this.policy.overrides.tags, tag));
     apply(ownEntry(this.policy.overrides.aliases, target.alias));

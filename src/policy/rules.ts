@@ -3,7 +3,7 @@
  * and what it lets the commands it admits do beyond running (`write_paths`, `allow_exec`,
  * `allow_syntax`).
  */
-import type { PolicyFile, RuleConfig } from '../config/schema.js';
+import type { LimitOverride, PolicyFile, RuleConfig } from '../config/schema.js';
 import { runInSlices, runToEnd } from '../config/slices.js';
 import { compileArgvRule, type ArgvRule } from './argv-rules.js';
 import { compileDenySubstring, compileGlob, type Glob } from './glob.js';
@@ -43,6 +43,23 @@ export interface CompiledPolicy {
   /** `overrides.aliases.<alias>.deny_substrings` and `overrides.tags.<tag>.deny_substrings`: they replace the list. */
   denyByAlias: ReadonlyMap<string, Glob[]>;
   denyByTag: ReadonlyMap<string, Glob[]>;
+  /** `limits.overrides` (the version 2 layout): entries applying by alias and tag globs, in order. */
+  listedOverrides: CompiledListedOverride[];
+}
+
+export interface CompiledListedOverride {
+  aliases: Glob[];
+  tags: Glob[];
+  limits: LimitOverride;
+  deny?: Glob[];
+}
+
+/** A listed override applies to a host whose alias matches, and one of whose tags does (no tags: any host). */
+export function listedOverrideApplies(listed: CompiledListedOverride, target: PolicyTarget): boolean {
+  return (
+    listed.aliases.some((g) => g.matches(target.alias)) &&
+    (listed.tags.length === 0 || target.tags.some((t) => listed.tags.some((g) => g.matches(t))))
+  );
 }
 
 /**
@@ -55,6 +72,10 @@ export function denySubstringsFor(policy: CompiledPolicy, target: PolicyTarget):
   for (let i = target.tags.length - 1; i >= 0; i--) {
     const byTag = policy.denyByTag.get(target.tags[i]!);
     if (byTag) return byTag;
+  }
+  for (let i = policy.listedOverrides.length - 1; i >= 0; i--) {
+    const listed = policy.listedOverrides[i]!;
+    if (listed.deny && listedOverrideApplies(listed, target)) return listed.deny;
   }
   return policy.denySubstrings;
 }
@@ -89,6 +110,7 @@ function* compiling(policy: PolicyFile): Generator<void, CompiledPolicy, undefin
     denySubstrings: [],
     denyByAlias,
     denyByTag,
+    listedOverrides: [],
   };
   const cache: GlobCache = new Map();
   for (const [index, rule] of policy.rules.entries()) {
@@ -97,6 +119,15 @@ function* compiling(policy: PolicyFile): Generator<void, CompiledPolicy, undefin
     (rule.action === 'allow' ? compiled.allow : compiled.deny).push(compiledRule);
   }
   compiled.denySubstrings = yield* denyList(policy.limits.deny_substrings);
+  const exact = { anchored: true, caseInsensitive: false };
+  for (const { aliases, tags, deny_substrings, ...limits } of policy.limits.overrides ?? []) {
+    compiled.listedOverrides.push({
+      aliases: yield* globs(aliases, exact, cache),
+      tags: yield* globs(tags, exact, cache),
+      limits,
+      ...(deny_substrings ? { deny: yield* denyList(deny_substrings) } : {}),
+    });
+  }
   for (const [overrides, into] of [
     [policy.overrides.aliases, denyByAlias],
     [policy.overrides.tags, denyByTag],

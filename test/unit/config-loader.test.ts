@@ -191,7 +191,7 @@ const brokenCases: BrokenCase[] = [
     name: 'unknown limits key',
     files: { 'policy.yml': lines('limits:', '  max_secs: 5') },
     expected: () =>
-      'policy.yml:2:3 limits.max_secs: unknown key "max_secs" (expected one of: max_seconds, max_output_bytes, task_result_ttl, task_progress_interval, host_key_auto_add, require_known_host, deny_substrings)',
+      'policy.yml:2:3 limits.max_secs: unknown key "max_secs" (expected one of: max_seconds, max_output_bytes, task_result_ttl, task_progress_interval, host_key_auto_add, require_known_host, deny_substrings, default, overrides)',
   },
   {
     name: 'unknown network key',

@@ -171,3 +171,46 @@ describe('differential: this engine against the reference, on generated simple c
     );
   });
 });
+
+describe('the version 2 layout of limits: limits.default and a list of limits.overrides', () => {
+  const layout = policyFileSchema.parse(
+    parseYaml(
+      [
+        'version: 2',
+        'limits:',
+        '  default:',
+        '    max_seconds: 30',
+        '    max_output_bytes: 1048576',
+        '    host_key_auto_add: false',
+        '    deny_substrings: ["rm -rf /", "curl http"]',
+        '  overrides:',
+        '    - aliases: ["*"]',
+        '      tags: ["prod"]',
+        '      max_seconds: 15',
+        '    - aliases: ["lab-*"]',
+        '      max_seconds: 90',
+        '      deny_substrings: ["reboot"]',
+        'rules:',
+        '  - action: allow',
+        '    simple_binaries: [uptime, echo, curl]',
+        '',
+      ].join('\n'),
+    ),
+  );
+  const e = new PolicyEngine(layout);
+  const at = (alias: string, tags: string[] = []) => ({ alias, tags });
+
+  it('takes the base from limits.default, then each matching entry in order', () => {
+    expect(e.limitsFor(at('web-1')).max_seconds).toBe(30);
+    expect(e.limitsFor(at('web-1', ['prod'])).max_seconds).toBe(15);
+    expect(e.limitsFor(at('lab-1', ['prod'])).max_seconds).toBe(90);
+    expect(e.limitsFor(at('web-1')).max_output_bytes).toBe(1048576);
+  });
+
+  it("limits.default's deny list is the global one, a matching entry's replaces it", () => {
+    expect(e.decide(at('web-1'), 'curl http://x').allowed).toBe(false);
+    expect(e.decide(at('web-1'), 'echo reboot').allowed).toBe(true);
+    expect(e.decide(at('lab-1'), 'curl http://x').allowed).toBe(true);
+    expect(e.decide(at('lab-1'), 'echo reboot').allowed).toBe(false);
+  });
+});
