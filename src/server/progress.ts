@@ -1,17 +1,17 @@
 /**
  * MCP progress notifications for a tool call, sent only when the client asked for them with a
- * progressToken, and throttled to the policy's task_progress_interval.
+ * progressToken, and throttled to the policy's task_progress_interval. Both protocol eras carry
+ * the token in the request's `_meta`; the notification goes out tied to the request.
  */
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { ServerContext } from '@modelcontextprotocol/server';
 
-export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+export type ToolExtra = ServerContext;
 
 export function progressReporter(
-  extra: ToolExtra,
+  ctx: ToolExtra,
   intervalMs: number | (() => number),
 ): ((progress: number, total: number | undefined, message: string, force?: boolean) => void) | undefined {
-  const token = extra._meta?.progressToken;
+  const token = ctx.mcpReq._meta?.progressToken;
   if (token === undefined) return undefined;
   let last = 0;
   let lastProgress = -1;
@@ -23,8 +23,8 @@ export function progressReporter(
     const value = Math.max(progress, lastProgress + 1);
     last = now;
     lastProgress = value;
-    void extra
-      .sendNotification({
+    void ctx.mcpReq
+      .notify({
         method: 'notifications/progress',
         params: { progressToken: token, progress: value, ...(total !== undefined ? { total } : {}), message },
       })

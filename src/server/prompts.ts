@@ -4,8 +4,7 @@
  * the texts are this server's own and fill in live facts (aliases, tags, file locations,
  * network lists) from the current config snapshot.
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { GetPromptResult } from '@modelcontextprotocol/sdk/types.js';
+import type { GetPromptResult, McpServer } from '@modelcontextprotocol/server';
 import type { RuntimeSnapshot } from '../tasks/snapshot.js';
 import type { ToolContext } from './context.js';
 

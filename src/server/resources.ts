@@ -4,9 +4,14 @@
  * policy lets a client do there (`…/capabilities`). Same URIs as the Python server.
  */
 import { isIP } from 'node:net';
-import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { Variables } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
-import { McpError, type ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ResourceNotFoundError,
+  ResourceTemplate,
+  type CacheHint,
+  type McpServer,
+  type ReadResourceResult,
+  type Variables,
+} from '@modelcontextprotocol/server';
 import type { HostConfig, PolicyFile, RuleConfig } from '../config/schema.js';
 import { compileGlob, type Glob } from '../policy/glob.js';
 import { SUBSTITUTION_CONSTRUCTS, ruleName } from '../policy/rules.js';
@@ -14,8 +19,13 @@ import type { RuntimeSnapshot } from '../tasks/snapshot.js';
 import type { ToolContext } from './context.js';
 import { hostSummary } from './tools/ssh-list-hosts.js';
 
-/** The MCP specification's code for a resource that does not exist. */
-const RESOURCE_NOT_FOUND = -32002;
+/**
+ * How long a 2026-07-28 client may keep a resource it read (`ttlMs`, `cacheScope`): the host
+ * inventory and policy only change with a config reload, which an operator makes by hand, so a
+ * short lifetime keeps a reload visible within seconds. Private: the capabilities view is
+ * policy, not for shared caches. 2025-era replies carry no cache fields.
+ */
+export const RESOURCE_CACHE_HINT: CacheHint = { ttlMs: 10_000, cacheScope: 'private' };
 
 export function registerResources(server: McpServer, ctx: ToolContext): void {
   server.registerResource(
@@ -25,6 +35,7 @@ export function registerResources(server: McpServer, ctx: ToolContext): void {
       title: 'SSH hosts',
       description: 'All configured host aliases with address, port, tags and description',
       mimeType: 'application/json',
+      cacheHint: RESOURCE_CACHE_HINT,
     },
     (uri) => json(uri, { hosts: ctx.orchestrator.snapshot.config.hosts.map(hostSummary) }),
   );
@@ -45,6 +56,7 @@ export function registerResources(server: McpServer, ctx: ToolContext): void {
       title: 'SSH host',
       description: 'One host alias with its address, tags and effective limits',
       mimeType: 'application/json',
+      cacheHint: RESOURCE_CACHE_HINT,
     },
     (uri, variables) => {
       const snap = ctx.orchestrator.snapshot;
@@ -62,6 +74,7 @@ export function registerResources(server: McpServer, ctx: ToolContext): void {
       title: 'SSH host tags',
       description: 'The tags of one host alias (what ssh_run_on_tag, rules and overrides match)',
       mimeType: 'application/json',
+      cacheHint: RESOURCE_CACHE_HINT,
     },
     (uri, variables) => {
       const host = hostFor(ctx.orchestrator.snapshot, uri, variables);
@@ -78,6 +91,7 @@ export function registerResources(server: McpServer, ctx: ToolContext): void {
         'What the current policy lets a client do on one host: effective limits and the overrides that set them, the rules ' +
         'that apply to the alias and its tags, sample command verdicts, the network policy and the login it uses',
       mimeType: 'application/json',
+      cacheHint: RESOURCE_CACHE_HINT,
     },
     (uri, variables) => {
       const snap = ctx.orchestrator.snapshot;
@@ -90,14 +104,18 @@ function json(uri: URL, value: unknown): ReadResourceResult {
   return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(value, null, 2) }] };
 }
 
-/** The host a template URI names, or "resource not found" (-32002) saying where the aliases are listed. */
+/**
+ * The host a template URI names, or "resource not found" (the uri in data) saying where the
+ * aliases are listed.
+ */
 function hostFor(snap: RuntimeSnapshot, uri: URL, { alias }: Variables): HostConfig {
   const name = Array.isArray(alias) ? alias[0] : alias;
   const host = name === undefined ? undefined : snap.config.hostsByAlias.get(name);
-  if (!host)
-    throw new McpError(RESOURCE_NOT_FOUND, `unknown host alias "${String(name)}": read ssh://hosts for the list`, {
-      uri: uri.href,
-    });
+  if (!host) {
+    const message = `unknown host alias "${String(name)}": read ssh://hosts for the list`;
+    // The SDK answers -32602 in both eras; stdio-transport.ts gives 2025-era clients their -32002.
+    throw new ResourceNotFoundError(uri.href, message);
+  }
   return host;
 }
 

@@ -87,3 +87,11 @@ export const taskStatusShape = {
 export function toolInput<Shape extends z.ZodRawShape>(shape: Shape): z.ZodObject<Shape, z.core.$strict> {
   return z.object(shape).strict();
 }
+
+/**
+ * A tool's structured result as a zod object (the SDK takes schema objects; the published output
+ * schema is its JSON Schema). Not strict: a newer server may add a field an older client ignores.
+ */
+export function toolOutput<Shape extends z.ZodRawShape>(shape: Shape): z.ZodObject<Shape> {
+  return z.object(shape);
+}

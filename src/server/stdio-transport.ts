@@ -10,13 +10,20 @@
  *   answered with a JSON-RPC error and reported as a JSON line, and serving goes on (the SDK's
  *   transport closed itself on an oversized message, and the server exited without a word).
  * Framing is linear: bytes are searched for a newline once, and kept only up to the limit.
+ *
+ * Both protocol eras ride it unchanged: the SDK's `serveStdio` entry takes it as its transport
+ * and decides the era from the opening message (see docs/mcp-protocol-eras.md).
  */
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { parseJSONRPCMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server';
 import type { Readable, Writable } from 'node:stream';
 
 /** The largest request accepted: far above any real one (a command is at most 16 KiB). */
 export const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+
+/** The request `_meta` key that marks a 2026-07-28 request (its absence: a 2025-era client). */
+const MODERN_VERSION_KEY = 'io.modelcontextprotocol/protocolVersion';
+/** 2025-11-25's code for a resource that does not exist. */
+const LEGACY_RESOURCE_NOT_FOUND = -32002;
 
 /** JSON-RPC 2.0 error codes. */
 const PARSE_ERROR = -32700;
@@ -36,6 +43,8 @@ export class AuditFirstStdioTransport implements Transport {
   private pendingBytes = 0;
   /** Set while the rest of an oversized line is skipped: its first and last bytes, its size so far. */
   private oversized?: { head: Buffer; tail: Buffer; bytes: number };
+  /** Ids of resources/read requests from 2025-era clients, until answered. */
+  private readonly legacyReads = new Set<string | number>();
   /** The previous reply's write, finished (or failed). */
   private tail: Promise<void> = Promise.resolve();
   private readonly onData = (chunk: Buffer): void => this.take(chunk);
@@ -59,7 +68,8 @@ export class AuditFirstStdioTransport implements Transport {
 
   send(message: JSONRPCMessage, _options?: unknown): Promise<void> {
     this.flushTelemetry();
-    const sent = this.tail.then(() => this.write(`${JSON.stringify(message)}\n`));
+    const out = this.legacyCode(message);
+    const sent = this.tail.then(() => this.write(`${JSON.stringify(out)}\n`));
     this.tail = sent.catch(() => undefined);
     return sent;
   }
@@ -127,8 +137,10 @@ export class AuditFirstStdioTransport implements Transport {
       this.refuse(PARSE_ERROR, null, 'request_invalid', `a line on stdin is not JSON (${(err as Error).message})`);
       return;
     }
-    const parsed = JSONRPCMessageSchema.safeParse(value);
-    if (!parsed.success) {
+    let message: JSONRPCMessage;
+    try {
+      message = parseJSONRPCMessage(value);
+    } catch {
       this.refuse(
         INVALID_REQUEST,
         idOf(value),
@@ -137,7 +149,28 @@ export class AuditFirstStdioTransport implements Transport {
       );
       return;
     }
-    this.onmessage?.(parsed.data);
+    this.noteLegacyRead(message);
+    this.onmessage?.(message);
+  }
+
+  /**
+   * 2025-11-25 names "resource not found" -32002; SDK v2 answers -32602 (2026-07-28's code) on
+   * every revision. Requests of a 2025-era client keep their revision's code: remembered here,
+   * rewritten in send().
+   */
+  private noteLegacyRead(message: JSONRPCMessage): void {
+    if (!('method' in message) || message.method !== 'resources/read' || !('id' in message)) return;
+    const meta = (message.params as { _meta?: Record<string, unknown> } | undefined)?._meta;
+    if (meta?.[MODERN_VERSION_KEY] === undefined) this.legacyReads.add(message.id);
+  }
+
+  private legacyCode(message: JSONRPCMessage): JSONRPCMessage {
+    if (!('id' in message) || message.id === undefined || !this.legacyReads.delete(message.id)) return message;
+    if (!('error' in message)) return message;
+    const { error } = message;
+    const data = error.data as { uri?: unknown } | undefined;
+    if (error.code !== -32602 || typeof data?.uri !== 'string') return message;
+    return { ...message, error: { ...error, code: LEGACY_RESOURCE_NOT_FOUND } };
   }
 
   private refuseOversized(head: Buffer, tail: Buffer, bytes: number): void {

@@ -4,7 +4,7 @@
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { ElicitRequestSchema, type CallToolResult, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { fileURLToPath } from 'node:url';
 import type { Stream } from 'node:stream';
 import { assertStderrIsJson } from './stderr-contract.js';
@@ -21,11 +21,18 @@ export interface McpSession {
   /** Waits until a stderr line satisfies the predicate (bounded by timeoutMs). */
   waitForLine(pred: (l: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   pid: number | null;
+  /** The protocol version the initialize handshake settled on (2025-11-25 against this server). */
+  protocolVersion(): string | undefined;
 }
 
 export async function startSession(
   configDir: string,
-  opts: { env?: Record<string, string>; args?: string[] } = {},
+  opts: {
+    env?: Record<string, string>;
+    args?: string[];
+    /** Declares the elicitation capability and answers the server's elicitation/create requests. */
+    onElicit?: (params: unknown) => ElicitResult | Promise<ElicitResult>;
+  } = {},
 ): Promise<McpSession> {
   const transport = new StdioClientTransport({
     command: process.execPath,
@@ -39,7 +46,17 @@ export async function startSession(
     stderr += d.toString('utf8');
     for (const w of waiters.splice(0)) w();
   });
-  const client = new Client({ name: 'mcp-ssh-test', version: '1.0.0' });
+  let negotiated: string | undefined;
+  // The 1.x client hands the negotiated version to a transport that can take it.
+  (transport as { setProtocolVersion?: (v: string) => void }).setProtocolVersion = (v) => (negotiated = v);
+  const client = new Client(
+    { name: 'mcp-ssh-test', version: '1.0.0' },
+    opts.onElicit ? { capabilities: { elicitation: {} } } : {},
+  );
+  if (opts.onElicit) {
+    const answer = opts.onElicit;
+    client.setRequestHandler(ElicitRequestSchema, (request) => answer(request.params));
+  }
   await client.connect(transport);
   const lines = (): Record<string, unknown>[] =>
     stderr
@@ -57,6 +74,7 @@ export async function startSession(
     lines,
     rawStderr: () => stderr,
     pid: transport.pid,
+    protocolVersion: () => negotiated,
     call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult,
     close: async () => {
       await client.close();

@@ -377,7 +377,7 @@ describe('MCP prompts and per-host resources', () => {
     }
   });
 
-  it('the new resources are templates (not per-host list entries); an unknown alias is -32002', async () => {
+  it('the new resources are templates (not per-host list entries); an unknown alias is resource-not-found (-32002 with data.uri for this 2025 client)', async () => {
     const { resourceTemplates } = await s.client.listResourceTemplates();
     expect(resourceTemplates.map((t) => t.uriTemplate)).toEqual(
       expect.arrayContaining(['ssh://host/{alias}', 'ssh://host/{alias}/tags', 'ssh://host/{alias}/capabilities']),
@@ -390,6 +390,7 @@ describe('MCP prompts and per-host resources', () => {
     for (const uri of ['ssh://host/nope/tags', 'ssh://host/nope/capabilities', 'ssh://host/WEB1/capabilities'])
       await expect(s.client.readResource({ uri }), uri).rejects.toMatchObject({
         code: -32002,
+        data: { uri },
         message: expect.stringContaining('read ssh://hosts'),
       });
   });

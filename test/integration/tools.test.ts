@@ -87,9 +87,11 @@ describe('MCP tools against a real sshd', () => {
     expect(body).toMatchObject({ alias: 'db1', port: sshd.port, tags: ['db'], limits: { max_seconds: 10 } });
     const templates = await s.client.listResources();
     expect(templates.resources.map((r) => r.uri)).toContain('ssh://host/web1');
-    // An alias that does not exist is "resource not found" (-32002), with what to do next.
+    // An alias that does not exist is "resource not found", with what to do next: -32002 with the
+    // uri in data, as 2025-11-25 (this client's revision) names it; 2026-07-28 clients get -32602.
     await expect(s.client.readResource({ uri: 'ssh://host/nope' })).rejects.toMatchObject({
       code: -32002,
+      data: { uri: 'ssh://host/nope' },
       message: expect.stringContaining('read ssh://hosts'),
     });
   });

@@ -94,4 +94,29 @@ describe('AuditFirstStdioTransport framing', () => {
     expect(h.received).toHaveLength(1);
     expect(ms).toBeLessThan(5000);
   });
+
+  it('gives a 2025-era resources/read its revision’s -32002 for resource-not-found; a 2026-07-28 one keeps -32602', async () => {
+    const h = harness();
+    await h.transport.start();
+    const read = (id: number, meta?: Record<string, unknown>) =>
+      `${JSON.stringify({ jsonrpc: '2.0', id, method: 'resources/read', params: { uri: 'ssh://host/x', ...(meta ? { _meta: meta } : {}) } })}\n`;
+    h.stdin.write(read(1) + read(2, { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' }) + read(3));
+    await settle();
+    const notFound = (id: number) =>
+      ({
+        jsonrpc: '2.0',
+        id,
+        error: { code: -32602, message: 'no such host', data: { uri: 'ssh://host/x' } },
+      }) as JSONRPCMessage;
+    await h.transport.send(notFound(1));
+    await h.transport.send(notFound(2));
+    // Another -32602 (a bad parameter, no uri) is left alone.
+    await h.transport.send({ jsonrpc: '2.0', id: 3, error: { code: -32602, message: 'bad uri' } } as JSONRPCMessage);
+    await settle();
+    expect(h.replies.map((r) => [r.id, (r.error as { code: number }).code])).toEqual([
+      [1, -32002],
+      [2, -32602],
+      [3, -32602],
+    ]);
+  });
 });

@@ -1,4 +1,4 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from '@modelcontextprotocol/server';
 import type { ToolContext } from '../context.js';
 import { registerSshDescribeHost } from './ssh-describe-host.js';
 import { registerSshListHosts } from './ssh-list-hosts.js';

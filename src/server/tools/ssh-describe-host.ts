@@ -1,7 +1,7 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { ToolContext } from '../context.js';
-import { aliasArg, hostSummaryShape, limitsShape, toolInput } from '../schemas.js';
+import { aliasArg, hostSummaryShape, limitsShape, toolInput, toolOutput } from '../schemas.js';
 import { fail, ok } from '../tool-result.js';
 import { hostSummary } from './ssh-list-hosts.js';
 
@@ -13,7 +13,7 @@ export function registerSshDescribeHost(server: McpServer, ctx: ToolContext): vo
       description:
         'Shows one host: address, port, tags, description, the SSH user it connects as and the limits that apply to it.',
       inputSchema: toolInput({ alias: aliasArg }),
-      outputSchema: { host: hostSummaryShape, username: z.string().nullable(), limits: limitsShape },
+      outputSchema: toolOutput({ host: hostSummaryShape, username: z.string().nullable(), limits: limitsShape }),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     ({ alias }) => {

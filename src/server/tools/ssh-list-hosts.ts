@@ -1,8 +1,8 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { HostConfig } from '../../config/schema.js';
 import type { ToolContext } from '../context.js';
-import { hostSummaryShape, toolInput } from '../schemas.js';
+import { hostSummaryShape, toolInput, toolOutput } from '../schemas.js';
 import { ok } from '../tool-result.js';
 
 export function hostSummary(h: HostConfig): z.infer<typeof hostSummaryShape> {
@@ -24,7 +24,7 @@ export function registerSshListHosts(server: McpServer, ctx: ToolContext): void 
       description:
         'Lists the host aliases in servers.yml with their address, port, tags and description. Optionally only hosts with a tag.',
       inputSchema: toolInput({ tag: z.string().min(1).max(100).optional().describe('Only hosts carrying this tag') }),
-      outputSchema: { hosts: z.array(hostSummaryShape) },
+      outputSchema: toolOutput({ hosts: z.array(hostSummaryShape) }),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     ({ tag }) => {

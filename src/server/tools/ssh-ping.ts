@@ -1,6 +1,6 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import { toolInput } from '../schemas.js';
+import { toolInput, toolOutput } from '../schemas.js';
 import type { ToolContext } from '../context.js';
 import { ok } from '../tool-result.js';
 
@@ -12,14 +12,14 @@ export function registerSshPing(server: McpServer, ctx: ToolContext): void {
       description:
         'Health check: confirms the server is up and shows its version, uptime and how many hosts are configured.',
       inputSchema: toolInput({}),
-      outputSchema: {
+      outputSchema: toolOutput({
         ok: z.boolean(),
         version: z.string(),
         uptime_s: z.number(),
         hosts: z.number(),
         config_generation: z.number(),
         running_tasks: z.number(),
-      },
+      }),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     () => {

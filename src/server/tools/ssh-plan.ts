@@ -1,8 +1,8 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { commandHash } from '../../telemetry/command-hash.js';
 import type { ToolContext } from '../context.js';
-import { aliasArg, commandArg, limitsShape, toolInput } from '../schemas.js';
+import { aliasArg, commandArg, limitsShape, toolInput, toolOutput } from '../schemas.js';
 import { fail, ok } from '../tool-result.js';
 
 export function registerSshPlan(server: McpServer, ctx: ToolContext): void {
@@ -15,7 +15,7 @@ export function registerSshPlan(server: McpServer, ctx: ToolContext): void {
         '(the canonical print of what was checked), the programs it would run and files it would write, the limits that would apply, ' +
         'the resolved addresses and the network verdict for each. Nothing is executed and no connection is made.',
       inputSchema: toolInput({ alias: aliasArg, command: commandArg }),
-      outputSchema: {
+      outputSchema: toolOutput({
         alias: z.string(),
         hash: z.string(),
         allowed: z.boolean(),
@@ -32,7 +32,7 @@ export function registerSshPlan(server: McpServer, ctx: ToolContext): void {
         network: z.array(z.object({ ip: z.string(), allowed: z.boolean(), reason: z.string() })),
         network_error: z.string().optional(),
         would_run: z.boolean(),
-      },
+      }),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     },
     async ({ alias, command }) => {

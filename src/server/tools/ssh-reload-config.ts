@@ -1,6 +1,6 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import { toolInput } from '../schemas.js';
+import { toolInput, toolOutput } from '../schemas.js';
 import type { ToolContext } from '../context.js';
 import { fail, ok } from '../tool-result.js';
 
@@ -13,7 +13,7 @@ export function registerSshReloadConfig(server: McpServer, ctx: ToolContext): vo
         'Re-reads servers.yml, credentials.yml, policy.yml and known_hosts. If any file is invalid the running config stays in ' +
         'force and the error says which file, line and field to fix. Commands already running keep the config they started with.',
       inputSchema: toolInput({}),
-      outputSchema: { reloaded: z.boolean(), generation: z.number(), hosts: z.number(), rules: z.number() },
+      outputSchema: toolOutput({ reloaded: z.boolean(), generation: z.number(), hosts: z.number(), rules: z.number() }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     async () => {

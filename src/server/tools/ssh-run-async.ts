@@ -1,8 +1,8 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { UnknownAliasError, type Admission } from '../../tasks/executor.js';
 import type { ToolContext } from '../context.js';
-import { aliasArg, commandArg, toolInput } from '../schemas.js';
+import { aliasArg, commandArg, toolInput, toolOutput } from '../schemas.js';
 import { fail, ok } from '../tool-result.js';
 import { deniedMessage } from './ssh-run.js';
 
@@ -16,14 +16,14 @@ export function registerSshRunAsync(server: McpServer, ctx: ToolContext): void {
         'read output while it runs with ssh_get_task_output, fetch the final result with ssh_get_task_result (kept for task_result_ttl ' +
         'seconds), stop it with ssh_cancel_async_task.',
       inputSchema: toolInput({ alias: aliasArg, command: commandArg }),
-      outputSchema: {
+      outputSchema: toolOutput({
         task_id: z.string(),
         alias: z.string(),
         hash: z.string(),
         state: z.literal('running'),
         max_seconds: z.number(),
         result_ttl_s: z.number(),
-      },
+      }),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     },
     async ({ alias, command }) => {

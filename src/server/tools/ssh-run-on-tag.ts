@@ -1,10 +1,10 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { ToolContext } from '../context.js';
 import { progressReporter } from '../progress.js';
 import { REPLY_OUTPUT_BUDGET_BYTES } from '../command-output.js';
 import { commandResultReply } from '../render.js';
-import { commandArg, commandResultShape, toolInput } from '../schemas.js';
+import { commandArg, commandResultShape, toolInput, toolOutput } from '../schemas.js';
 import { fail, ok } from '../tool-result.js';
 
 const hostOutcome = z.object({
@@ -26,14 +26,14 @@ export function registerSshRunOnTag(server: McpServer, ctx: ToolContext): void {
         'Runs a shell command on every host carrying the tag, in parallel under the concurrency limits. The policy is checked ' +
         'per host; denied hosts are reported, not run. Returns one result per host.',
       inputSchema: toolInput({ tag: z.string().min(1).max(100).describe('Tag from servers.yml'), command: commandArg }),
-      outputSchema: {
+      outputSchema: toolOutput({
         tag: z.string(),
         hosts_total: z.number(),
         succeeded: z.number(),
         failed: z.number(),
         denied: z.number(),
         results: z.array(hostOutcome),
-      },
+      }),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     },
     async ({ tag, command }, extra) => {
@@ -51,7 +51,7 @@ export function registerSshRunOnTag(server: McpServer, ctx: ToolContext): void {
             alias: host.alias,
             command,
             async: false,
-            signal: extra.signal,
+            signal: extra.mcpReq.signal,
           });
           if (!admission.allowed) {
             report?.(++finished, hosts.length, `${host.alias}: denied`);

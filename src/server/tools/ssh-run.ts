@@ -1,9 +1,10 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult, McpServer } from '@modelcontextprotocol/server';
 import { UnknownAliasError, type Admission } from '../../tasks/executor.js';
+import type { Task, TaskResult } from '../../tasks/registry.js';
 import type { ToolContext } from '../context.js';
 import { progressReporter } from '../progress.js';
 import { commandResultReply } from '../render.js';
-import { aliasArg, commandArg, commandResultShape, toolInput } from '../schemas.js';
+import { aliasArg, commandArg, commandResultShape, toolInput, toolOutput } from '../schemas.js';
 import { fail, ok } from '../tool-result.js';
 
 /** The tool error for a command the policy refused: what decided, and what the caller can do. */
@@ -13,6 +14,13 @@ export function deniedMessage(admission: Extract<Admission, { allowed: false }>)
     `denied by policy on ${admission.alias} (rule ${admission.decision.rule}): ${admission.decision.reason.replace(/\.?$/, '.')} ` +
     'Use ssh_plan to see how the policy treats a command; if it should run, an operator must allow it in policy.yml.'
   );
+}
+
+/** ssh_run's reply for a finished task: the same whether it was awaited or ran as a Tasks-extension task. */
+export function runReply(task: Task, result: TaskResult): CallToolResult {
+  const { structured, text } = commandResultReply(task, result);
+  // A command that ran and exited non-zero is a result, not a tool failure; one that could not run is.
+  return result.error ? fail(text, structured) : ok(structured, text);
 }
 
 export function registerSshRun(server: McpServer, ctx: ToolContext): void {
@@ -26,7 +34,7 @@ export function registerSshRun(server: McpServer, ctx: ToolContext): void {
         'Sends progress notifications when a progressToken is given. ' +
         'For long commands prefer ssh_run_async.',
       inputSchema: toolInput({ alias: aliasArg, command: commandArg }),
-      outputSchema: commandResultShape,
+      outputSchema: toolOutput(commandResultShape),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     },
     async ({ alias, command }, extra) => {
@@ -39,7 +47,7 @@ export function registerSshRun(server: McpServer, ctx: ToolContext): void {
           alias,
           command,
           async: false,
-          signal: extra.signal,
+          signal: extra.mcpReq.signal,
           ...(report
             ? {
                 onProgress: (u) =>
@@ -58,10 +66,7 @@ export function registerSshRun(server: McpServer, ctx: ToolContext): void {
       }
       if (!admission.allowed) return fail(deniedMessage(admission));
       intervalMs = admission.limits.task_progress_interval * 1000;
-      const result = await admission.done;
-      const { structured, text } = commandResultReply(admission.task, result);
-      // A command that ran and exited non-zero is a result, not a tool failure; one that could not run is.
-      return result.error ? fail(text, structured) : ok(structured, text);
+      return runReply(admission.task, await admission.done);
     },
   );
 }

@@ -1,11 +1,11 @@
 /** The tools that look at or stop a task by id: status, result, live output, cancel. */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Task } from '../../tasks/registry.js';
 import type { ToolContext } from '../context.js';
 import { encodedSize, REPLY_OUTPUT_BUDGET_BYTES } from '../command-output.js';
 import { commandResultReply } from '../render.js';
-import { commandResultShape, taskIdArg, taskStatusShape, toolInput } from '../schemas.js';
+import { commandResultShape, taskIdArg, taskStatusShape, toolInput, toolOutput } from '../schemas.js';
 import { fail, ok } from '../tool-result.js';
 
 const outputLine = z.object({
@@ -46,7 +46,7 @@ export function registerTaskTools(server: McpServer, ctx: ToolContext): void {
       description:
         'State (running, completed, failed, cancelled, timeout), phase, elapsed time and bytes read of a task.',
       inputSchema: toolInput({ task_id: taskIdArg }),
-      outputSchema: taskStatusShape,
+      outputSchema: toolOutput(taskStatusShape),
       annotations: readOnly,
     },
     ({ task_id }) => {
@@ -79,7 +79,7 @@ export function registerTaskTools(server: McpServer, ctx: ToolContext): void {
           .optional()
           .describe('Byte offset into the kept stderr (output_window.stderr.next_offset)'),
       }),
-      outputSchema: commandResultShape,
+      outputSchema: toolOutput(commandResultShape),
       annotations: readOnly,
     },
     ({ task_id, stdout_offset, stderr_offset }) => {
@@ -115,14 +115,14 @@ export function registerTaskTools(server: McpServer, ctx: ToolContext): void {
           .describe('Line offset to start from (next_offset of the previous call)'),
         max_lines: z.number().int().min(1).max(5000).default(500),
       }),
-      outputSchema: {
+      outputSchema: toolOutput({
         task_id: z.string(),
         state: taskStatusShape.state,
         lines: z.array(outputLine),
         partial: z.array(outputLine),
         next_offset: z.number(),
         dropped: z.number(),
-      },
+      }),
       annotations: readOnly,
     },
     ({ task_id, offset, max_lines }) => {
@@ -149,7 +149,7 @@ export function registerTaskTools(server: McpServer, ctx: ToolContext): void {
         title,
         description,
         inputSchema: toolInput({ task_id: taskIdArg }),
-        outputSchema: { task_id: z.string(), cancelled: z.boolean(), state: taskStatusShape.state },
+        outputSchema: toolOutput({ task_id: z.string(), cancelled: z.boolean(), state: taskStatusShape.state }),
         annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
       },
       async ({ task_id }) => {
