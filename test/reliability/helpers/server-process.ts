@@ -60,9 +60,14 @@ export interface ServerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** VmRSS of the server in KiB. */
   rssKiB(): number;
+  /** CPU seconds the server has used (user + system, all threads): a cost measure load does not inflate. */
+  cpuSeconds(): number;
   kill(signal?: NodeJS.Signals): void;
   close(): Promise<void>;
 }
+
+/** USER_HZ: Linux reports /proc times in 1/100 s on every platform Node runs on here. */
+const CLOCK_TICKS = 100;
 
 export function parseLines(text: string): Record<string, unknown>[] {
   return text
@@ -144,6 +149,12 @@ export async function spawnServer(
       }
     },
     exited,
+    cpuSeconds: () => {
+      // Fields after the parenthesised command: utime and stime are the 12th and 13th.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    },
     rssKiB: () => {
       const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
       if (!m) throw new Error('no VmRSS');
