@@ -14,6 +14,7 @@ import type { Orchestrator } from '../orchestrator.js';
 import type { ToolContext } from './context.js';
 import { registerPrompts } from './prompts.js';
 import { registerResources } from './resources.js';
+import { installStrictSchemas } from './strict-schemas.js';
 import { AuditFirstStdioTransport, type TransportProblem } from './stdio-transport.js';
 import { registerTasksExtension, TASKS_EXTENSION } from './tasks-extension.js';
 import { traceToolCalls } from './tool-spans.js';
@@ -78,6 +79,8 @@ export function createMcpServer(
       },
     );
     traceToolCalls(server);
+    // Before the tools, like the Tasks extension: both wrap handlers the SDK installs with them.
+    installStrictSchemas(server);
     // Before the tools: it wraps the tools/call handler the SDK installs with the first of them.
     if (era === 'modern') registerTasksExtension(server, ctx);
     registerTools(server, ctx);
