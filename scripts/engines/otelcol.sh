@@ -12,7 +12,14 @@ MANIFEST="$ENGINES_ROOT/otel-collector/builder-config.yaml"
 GOSUM="$ENGINES_ROOT/otel-collector/builder.go.sum"
 OUT="$ENGINES_CACHE/otelcol"
 BIN="$OUT/otelcol-mcp"
-REQUIRED="otlp filelog batch memory_limiter transform attributes resource file_storage health_check debug file otlp_http elasticsearch"
+REQUIRED="otlp filelog batch memory_limiter transform attributes resource file_storage health_check bearertokenauth debug file otlp_http elasticsearch"
+
+# The TLS tests of the gateway (test/stack/collector-secure.test.ts) make their certificates
+# with openssl (Debian's, usually there already).
+if ! command -v openssl >/dev/null; then
+  step "otelcol: apt-get install openssl (certificates for the TLS tests)"
+  apt_install openssl
+fi
 
 use_go
 FP="$(fingerprint "$BUILDER_VERSION" "$(go env GOVERSION)" "$MANIFEST" "$GOSUM" "$0")"

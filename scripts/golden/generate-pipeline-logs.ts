@@ -7,7 +7,10 @@
  *
  * Then regenerate the expected ECS documents with
  *   GENERATE_EXPECTED=1 npx vitest run test/stack/pipelines.test.ts
- * and review the diff. malformed.log is hand-written and never touched here.
+ * and review the diff. malformed.log is hand-written and never touched here, and so are
+ * python-seed-001.log and python-seed-002.log: every example line of the Python server's
+ * documentation (shared seeds 001 and 002), in its own json.dumps spacing, compacted where the
+ * documentation pretty-prints it; the error and trace lines there have no ts.
  *
  * The lines are kept exactly as the server wrote them (ts, task ids, ports and temp paths
  * included): the golden files are real captures, not fixtures typed by hand.

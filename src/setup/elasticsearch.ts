@@ -41,6 +41,13 @@ export const DEFAULT_KIT_DIR = fileURLToPath(new URL('../../elk/', import.meta.u
 /** The oldest Elasticsearch the kit supports: the reroute processor is 8.8. */
 export const MIN_VERSION: readonly [number, number] = [8, 8];
 
+/**
+ * The oldest Kibana the saved objects load in: elk/kibana/mcp_ssh.ndjson is written as Kibana
+ * 8.9.0 exports (coreMigrationVersion 8.9.0; the Lens and dashboard objects at their 8.9.0
+ * migration), and a Kibana older than an object's migration version refuses to import it.
+ */
+export const KIBANA_MIN_VERSION: readonly [number, number] = [8, 9];
+
 /** Processors the pipelines use; a cluster without one of them cannot run the kit. */
 export const REQUIRED_PROCESSORS = ['append', 'json', 'pipeline', 'remove', 'rename', 'reroute', 'script', 'set'];
 
@@ -337,8 +344,11 @@ export async function importKibana(
   if (status.status !== 200 || version === undefined) {
     throw new SetupError(`${url} does not answer like Kibana (GET /api/status gave HTTP ${status.status})`);
   }
-  if (!atLeast(version, [8, 0])) {
-    throw new SetupError(`${url} runs Kibana ${version}: the saved objects need Kibana 8.0 or later`);
+  if (!atLeast(version, KIBANA_MIN_VERSION)) {
+    throw new SetupError(
+      `${url} runs Kibana ${version}: the saved objects need Kibana ${KIBANA_MIN_VERSION.join('.')} or later ` +
+        '(upgrade Kibana, or leave out --kibana-url and install only the Elasticsearch part)',
+    );
   }
   const form = new FormData();
   form.append('file', new Blob([ndjson], { type: 'application/ndjson' }), 'mcp_ssh.ndjson');
@@ -369,7 +379,8 @@ export const SETUP_HELP = `Usage: mcp-ssh-orchestrator setup elasticsearch --url
 
 Installs the Elasticsearch kit (ILM policies, component and index templates for the
 logs-mcp_ssh.{audit,security,operational}-* data streams, ingest pipelines) and, with
---kibana-url, the Kibana data views, saved searches and dashboard. Safe to run again.
+--kibana-url, the Kibana data views, saved searches and dashboard (Kibana 8.9 or later).
+Safe to run again.
 
 Options:
   --url URL               Elasticsearch, e.g. https://localhost:9200 (env ELASTICSEARCH_URL)

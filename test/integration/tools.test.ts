@@ -191,9 +191,9 @@ describe('MCP tools against a real sshd', () => {
     expect(r.isError).toBe(true);
     expect(textOf(r)).toMatch(/denied by policy on web1 \(rule deny_substrings\)/);
     expect(textOf(r)).not.toContain('..');
-    expect(s.lines()).toContainEqual(
-      expect.objectContaining({ type: 'policy_decision', alias: 'web1', hash: '5c7923bd67b0', allowed: false }),
-    );
+    // Written before the reply, but the stderr pipe is read apart from stdout here: wait for it.
+    const decision = await s.waitForLine((l) => l.type === 'policy_decision' && l.hash === '5c7923bd67b0');
+    expect(decision).toMatchObject({ type: 'policy_decision', alias: 'web1', allowed: false });
   });
 
   it('a bypass attempt is denied and reported as command_bypass_attempt', async () => {

@@ -19,6 +19,8 @@ export default class SkipSummary implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
     const skipped = new Map<string, number>();
     for (const module of testModules) {
+      // A module whose hook failed shows its tests as skipped: that is a failure, reported as one.
+      if (module.state() === 'failed') continue;
       const relative = path.relative(process.cwd(), module.moduleId);
       const layer = relative.split(path.sep)[1] ?? relative;
       let n = 0;

@@ -8,20 +8,48 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { AGENT_FLAGS } from './collector-engines.js';
 import { otelcol, REPO_ROOT, requireEngine } from './engines.js';
 
 const ready = requireEngine('otelcol') !== undefined;
 const DIR = join(REPO_ROOT, 'otel-collector');
-const FILES = ['gateway.yaml', 'gateway-forward.yaml', 'agent.yaml', 'agent-to-gateway.yaml'];
+const FILES = [
+  'gateway.yaml',
+  'gateway-secure.yaml',
+  'gateway-forward.yaml',
+  'agent.yaml',
+  'agent-to-gateway.yaml',
+  'agent-to-gateway-secure.yaml',
+];
+/** What the secure overlays cannot do without (they refuse to start otherwise: collector-secure.test.ts). */
+const SECURE_ENV = {
+  OTLP_TLS_CERT_FILE: '/etc/otelcol/tls/gateway.pem',
+  OTLP_TLS_KEY_FILE: '/etc/otelcol/tls/gateway.key',
+  OTLP_AUTH_TOKEN: 'c2VjcmV0',
+  GATEWAY_AUTH_TOKEN: 'c2VjcmV0',
+  GATEWAY_OTLP_ENDPOINT: 'https://otel-gateway:4318',
+};
 const RUNS: { name: string; files: string[]; env?: Record<string, string> }[] = [
   { name: 'gateway', files: ['gateway.yaml'] },
+  { name: 'gateway, secure', files: ['gateway.yaml', 'gateway-secure.yaml'], env: SECURE_ENV },
   {
     name: 'gateway + forward',
     files: ['gateway.yaml', 'gateway-forward.yaml'],
     env: { OTLP_FORWARD_ENDPOINT: 'https://otlp.example.com:4318' },
   },
+  {
+    name: 'gateway, secure + forward',
+    files: ['gateway.yaml', 'gateway-secure.yaml', 'gateway-forward.yaml'],
+    env: { ...SECURE_ENV, OTLP_FORWARD_ENDPOINT: 'https://otlp.example.com:4318' },
+  },
   { name: 'agent', files: ['agent.yaml'] },
   { name: 'agent → gateway', files: ['agent.yaml', 'agent-to-gateway.yaml'] },
+  {
+    name: 'agent → secure gateway',
+    files: ['agent.yaml', 'agent-to-gateway.yaml', 'agent-to-gateway-secure.yaml'],
+    env: SECURE_ENV,
+  },
 ];
 const validate = (files: string[], env: Record<string, string> = {}) =>
   otelcol(['validate', ...files.flatMap((f) => ['--config', join(DIR, f)])], { env });
@@ -51,11 +79,16 @@ describe.skipIf(!ready)('OTel Collector kit configs (otelcol validate, the pinne
       OTLP_FORWARD_ENCODING: 'json',
       OTLP_FORWARD_COMPRESSION: 'none',
       MCP_SSH_DOCKER_LOGS: '/var/lib/docker/containers/abc*/*-json.log',
+      MCP_SSH_CONTAINER_ROLE: '*',
       FILELOG_START_AT: 'end',
       GATEWAY_OTLP_ENDPOINT: 'https://gateway:4318',
+      OTLP_TLS_CLIENT_CA_FILE: '/etc/otelcol/tls/clients-ca.pem',
+      GATEWAY_CA_FILE: '/etc/otelcol/tls/ca.pem',
+      GATEWAY_CLIENT_CERT_FILE: '/etc/otelcol/tls/agent.pem',
+      GATEWAY_CLIENT_KEY_FILE: '/etc/otelcol/tls/agent.key',
     };
     for (const run of RUNS) {
-      const r = validate(run.files, env);
+      const r = validate(run.files, { ...SECURE_ENV, ...env });
       expect(r.code, `${run.name}: ${r.stderr}`).toBe(0);
     }
   });
@@ -76,6 +109,18 @@ describe.skipIf(!ready)('OTel Collector kit configs (otelcol validate, the pinne
     expect(new Set(core)).toEqual(new Set(['v0.145.0']));
     for (const f of FILES)
       expect(readFileSync(join(DIR, f), 'utf8'), f).toContain('core v0.145.0 / v1.51.0, contrib v0.145.0');
+  });
+
+  it('the agent is run with the synchronous log emitter everywhere it is documented', () => {
+    const flag = AGENT_FLAGS.join(' ');
+    expect(flag).toBe('--feature-gates=stanza.synchronousLogEmitter');
+    expect(otelcol([...AGENT_FLAGS, 'validate', '--config', join(DIR, 'agent.yaml')]).code).toBe(0);
+    expect(readFileSync(join(DIR, 'agent.yaml'), 'utf8')).toContain(flag);
+    expect(readFileSync(join(DIR, 'README.md'), 'utf8')).toContain(flag);
+    const compose = parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as {
+      services: Record<string, { command?: string[] }>;
+    };
+    expect(compose.services['otel-agent']?.command).toContain(flag);
   });
 
   it('README.md documents every environment variable the configs read', () => {

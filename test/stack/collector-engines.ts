@@ -16,7 +16,7 @@
  * - dockerJsonFile(): writes lines the way Docker's json-file log driver does.
  * - collectorConfig(): the kit's config files merged the way `--config a --config b` merges them.
  */
-import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -28,6 +28,13 @@ import { ok, req } from './kit.js';
 export type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The command-line flags otel-collector/agent.yaml is run with (its header, the README and the
+ * compose file say the same): the stanza receivers' synchronous emitter, so a line's read offset
+ * is stored only once the line is in the exporter's persistent queue.
+ */
+export const AGENT_FLAGS = ['--feature-gates=stanza.synchronousLogEmitter'];
 
 // ---------------------------------------------------------------------------------------------
 // Collector configs
@@ -218,6 +225,90 @@ export async function startElasticFront(
 }
 
 // ---------------------------------------------------------------------------------------------
+// A proxy that fails on demand (what a load balancer in front of Elasticsearch answers)
+
+export interface FaultyProxy {
+  url: string;
+  /** From now on, answer every _bulk request with this status (502, 504 ...); undefined: forward again. */
+  failBulkWith(status: number | undefined): void;
+  /** _bulk requests answered with a fault, by status. */
+  faults: Map<number, number>;
+  close(): Promise<void>;
+}
+
+/** An HTTP proxy to `targetUrl` that forwards everything unchanged, except _bulk while failing. */
+export async function startFaultyProxy(targetUrl: string): Promise<FaultyProxy> {
+  let failing: number | undefined;
+  const faults = new Map<number, number>();
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (c: Buffer) => chunks.push(c));
+    request.on('end', () => {
+      void (async () => {
+        const url = new URL(request.url ?? '/', 'http://proxy');
+        if (failing !== undefined && /\/_bulk$/.test(url.pathname)) {
+          faults.set(failing, (faults.get(failing) ?? 0) + 1);
+          response.writeHead(failing, { 'content-type': 'text/html' }).end(`<html><body>${failing}</body></html>`);
+          return;
+        }
+        const headers = new Headers();
+        for (const [k, v] of Object.entries(request.headers)) {
+          if (v === undefined || ['host', 'content-length', 'connection'].includes(k)) continue;
+          headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+        }
+        try {
+          const body = Buffer.concat(chunks);
+          const r = await fetch(`${targetUrl}${url.pathname}${url.search}`, {
+            method: request.method,
+            headers,
+            body: body.length > 0 ? body : undefined,
+            signal: AbortSignal.timeout(120_000),
+          });
+          const out: Record<string, string> = {};
+          r.headers.forEach((v, k) => {
+            if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(k)) out[k] = v;
+          });
+          response.writeHead(r.status, out).end(Buffer.from(await r.arrayBuffer()));
+        } catch (e) {
+          response.writeHead(502, { 'content-type': 'text/plain' }).end(String(e));
+        }
+      })();
+    });
+  });
+  server.on('connection', (sock: Socket) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    failBulkWith: (status) => {
+      failing = status;
+    },
+    faults,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const sock of sockets) sock.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Sum of a Collector self-metric over its label sets, optionally only those containing `label`. */
+export async function collectorMetric(port: number, name: string, label = ''): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(3_000) })).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) || !line.includes(label)) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Docker json-file logs
 
 /** Go's encoding/json escapes these; Docker's json-file driver writes what Go writes. */
@@ -228,17 +319,42 @@ function goJson(value: unknown): string {
   );
 }
 
+/** The logging label docker-compose.yml gives the orchestrator's containers (`labels: com.mcp-ssh.role`). */
+export const ORCHESTRATOR_ATTRS: Readonly<Record<string, string>> = { 'com.mcp-ssh.role': 'orchestrator' };
+
+/** Docker's `time`: RFC 3339 with nanoseconds, as dockerd writes it (sub-millisecond digits made up). */
+export function dockerTime(d = new Date()): string {
+  return d.toISOString().replace(/Z$/, `${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}Z`);
+}
+
 /**
  * The json-file entries Docker writes for one line the container printed: `log` keeps the
  * newline; a line longer than 16 KiB is split into entries of 16 KiB (the last carries the
  * newline), as dockerd's log copier does. (Pieces are cut by characters here, which equals bytes
- * for ASCII lines.)
+ * for ASCII lines.) `attrs` is what the logging option `labels` adds: by default the
+ * orchestrator's role label, as the compose file sets it; null for a container without it.
  */
-export function dockerEntries(line: string, stream: 'stdout' | 'stderr', time = new Date()): string {
+export function dockerEntries(
+  line: string,
+  stream: 'stdout' | 'stderr',
+  time: Date | string = new Date(),
+  attrs: Readonly<Record<string, string>> | null = ORCHESTRATOR_ATTRS,
+): string {
   const text = `${line}\n`;
   const pieces: string[] = [];
   for (let i = 0; i < text.length; i += 16_384) pieces.push(text.slice(i, i + 16_384));
-  return pieces.map((log) => `${goJson({ log, stream, time: time.toISOString() })}\n`).join('');
+  const t = typeof time === 'string' ? time : time.toISOString();
+  return pieces
+    .map((log) => `${goJson(attrs ? { log, stream, attrs, time: t } : { log, stream, time: t })}\n`)
+    .join('');
+}
+
+export interface WrittenLine {
+  line: string;
+  stream: 'stdout' | 'stderr';
+  /** Docker's `time` of the line (of its first piece). */
+  time: string;
+  attrs: Readonly<Record<string, string>> | null;
 }
 
 export interface DockerLogFile {
@@ -247,24 +363,42 @@ export interface DockerLogFile {
   path: string;
   /** The glob the agent's MCP_SSH_DOCKER_LOGS takes for this layout. */
   glob: string;
-  write(lines: { line: string; stream: 'stdout' | 'stderr' }[]): void;
-  /** Rotates like json-file with max-file: the log becomes <log>.1 and a new, empty log starts. */
+  /** Every line written so far, in order, with its Docker time. */
+  written: WrittenLine[];
+  write(
+    lines: { line: string; stream: 'stdout' | 'stderr' }[],
+    opts?: { attrs?: Readonly<Record<string, string>> | null },
+  ): void;
+  /** Rotates like json-file with max-file: <log>.1 becomes <log>.2 (and so on), the log becomes <log>.1, a new, empty log starts. */
   rotate(): void;
   remove(): void;
 }
 
-export function dockerJsonFile(containerId = 'c0ffee'.padEnd(64, '0')): DockerLogFile {
-  const root = mkdtempSync(join(tmpdir(), 'mcp-docker-'));
-  const dir = join(root, 'containers', containerId);
+export function dockerJsonFile(containerId = 'c0ffee'.padEnd(64, '0'), root?: string): DockerLogFile {
+  const base = root ?? mkdtempSync(join(tmpdir(), 'mcp-docker-'));
+  const dir = join(base, 'containers', containerId);
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${containerId}-json.log`);
   writeFileSync(path, '');
+  const written: WrittenLine[] = [];
   return {
     dir,
     path,
-    glob: join(root, 'containers', '*', '*-json.log'),
-    write: (lines) => appendFileSync(path, lines.map((l) => dockerEntries(l.line, l.stream)).join('')),
+    glob: join(base, 'containers', '*', '*-json.log'),
+    written,
+    write: (lines, opts = {}) => {
+      const attrs = opts.attrs === undefined ? ORCHESTRATOR_ATTRS : opts.attrs;
+      const text = lines.map((l) => {
+        const time = dockerTime();
+        written.push({ ...l, time, attrs });
+        return dockerEntries(l.line, l.stream, time, attrs);
+      });
+      appendFileSync(path, text.join(''));
+    },
     rotate: () => {
+      let n = 1;
+      while (existsSync(`${path}.${n}`)) n++;
+      for (; n > 1; n--) renameSync(`${path}.${n - 1}`, `${path}.${n}`);
       renameSync(path, `${path}.1`);
       writeFileSync(path, '');
     },

@@ -23,7 +23,7 @@
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeFleet } from '../helpers/fleet.js';
 import { startSession } from '../helpers/mcp-session.js';
@@ -38,8 +38,10 @@ import {
   dockerJsonFile,
   eventually,
   startElasticFront,
+  AGENT_FLAGS,
   type ElasticFront,
   type Json,
+  type WrittenLine,
 } from './collector-engines.js';
 import {
   freePort,
@@ -59,37 +61,31 @@ const TRACES = 'traces-mcp_ssh.otel-default';
 /** A command whose bypass-attempt line (original and normalised command) is over 32 KiB. */
 const LONG_BYPASS = `r''eboot ${'x'.repeat(16_000)}`;
 
-/** The agent's rule (agent.yaml, orchestrator_lines_only): a JSON object, numeric ts, a string type or level + msg. */
-function agentKeeps(line: string): boolean {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    return false;
-  }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) return false;
-  const o = v as Json;
-  if (typeof o.ts !== 'number') return false;
-  return (
-    typeof o.type === 'string' || (o.type === undefined && typeof o.level === 'string' && typeof o.msg === 'string')
-  );
-}
-
-/** Output that is not the orchestrator's audit trail, each of which the agent must drop. */
-function noise(orchestratorLine: string): { line: string; stream: 'stdout' | 'stderr' }[] {
+/** What the orchestrator's container prints that is not its audit trail. */
+function ownNoise(orchestratorLine: string): { line: string; stream: 'stdout' | 'stderr' }[] {
   return [
+    // stdout is MCP JSON-RPC: dropped, even a line that looks like the audit trail
     { line: '{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"web1"}]}}', stream: 'stdout' },
-    { line: orchestratorLine, stream: 'stdout' }, // an audit-looking line on stdout is still stdout
+    { line: orchestratorLine, stream: 'stdout' },
+    // stderr that is not the contract's JSON: kept, recorded in logs-mcp_ssh.failed-* (as on the
+    // Logstash path), never dropped
     { line: '(node:1) Warning: a plain-text stderr line', stream: 'stderr' },
     { line: '{"hello":"world"}', stream: 'stderr' },
-    // another program's JSON log with a `type` (Elasticsearch 7's shape): no numeric ts
-    {
-      line: '{"type":"server","timestamp":"2026-11-22T05:41:38,123Z","level":"INFO","message":"started"}',
-      stream: 'stderr',
-    },
     { line: '["policy_decision",1795326100.7]', stream: 'stderr' },
   ];
 }
+
+/**
+ * Other containers on the same Docker host (the agent's glob reads them all): stderr of the
+ * shapes that used to pass for the orchestrator's, a zap logger's JSON (level, msg, numeric ts)
+ * first. None of it may become an orchestrator document.
+ */
+const OTHER_CONTAINERS = [
+  '{"level":"error","ts":1795326100.25,"caller":"exporter/exporter.go:42","msg":"dial tcp 10.0.0.9:9200: connect: connection refused"}',
+  '{"level":"warn","ts":1795326100.5,"logger":"scrape","msg":"context deadline exceeded"}',
+  '{"type":"audit","ts":1795326100.7,"alias":"web1","hash":"7063dece7ccc","exit_code":0,"duration_ms":1}',
+  'Server listening on 0.0.0.0 port 22.',
+].map((line) => ({ line, stream: 'stderr' as const }));
 
 interface Doc {
   ds: string;
@@ -97,24 +93,31 @@ interface Doc {
 }
 
 /**
- * Comparable form: volatile event.ingested masked; for lines the pipelines could not read
- * (logs-mcp_ssh.failed-*), @timestamp is by design the sender's time when it sent one (the
- * Collector does, a bare {message} does not), so it is masked there too.
+ * Comparable form: volatile event.ingested masked. Everything else, @timestamp included, must
+ * be equal: a line with ts is dated by it, a line without ts (or one the pipelines cannot read)
+ * by Docker's time on both paths.
  */
 function comparable(d: Doc): string {
-  const source = mask(d.source);
-  if (d.ds.startsWith('logs-mcp_ssh.failed-')) source['@timestamp'] = '<sender time>';
-  return canonical({ ds: d.ds, source });
+  return canonical({ ds: d.ds, source: mask(d.source) });
 }
 
-/** What the Logstash path makes of these lines: the entry pipeline run on {message: line}. */
-async function logstashDocs(url: string, lines: string[]): Promise<Doc[]> {
+/**
+ * What the Logstash path makes of these lines: the entry pipeline run on what
+ * docker-json-file.conf sends ({message, @timestamp: Docker's time, data_stream}), or on
+ * {message} for lines that came with no Docker time (OTLP: every such line has ts).
+ */
+async function logstashDocs(url: string, lines: (string | WrittenLine)[]): Promise<Doc[]> {
   const out: Doc[] = [];
+  const sent = (l: string | WrittenLine): Json =>
+    typeof l === 'string'
+      ? { message: l }
+      : {
+          message: l.line,
+          '@timestamp': l.time,
+          data_stream: { type: 'logs', dataset: 'mcp_ssh', namespace: 'default' },
+        };
   for (let i = 0; i < lines.length; i += 500) {
-    const sim = await simulate(
-      url,
-      lines.slice(i, i + 500).map((message) => ({ message })),
-    );
+    const sim = await simulate(url, lines.slice(i, i + 500).map(sent));
     for (const r of sim) {
       if (!r.doc) throw new Error(`_simulate failed: ${JSON.stringify(r.error)}`);
       out.push({ ds: r.doc._index, source: r.doc._source });
@@ -306,42 +309,83 @@ describe.skipIf(!ready)('OTel Collector kit into the kit data streams (real Coll
 
   describe('agent: Docker json-file log → agent.yaml → Elasticsearch exporter', () => {
     const golden = scenarios().flatMap((s) => s.lines);
-    it('one document per orchestrator line, across a split line, a rotation and a restart: none lost, none twice', async () => {
+    it('one document per orchestrator stderr line, across a split line, rotations and a restart; other containers none', async () => {
       await clearLogs(os.url);
       const input = [...stderrLines, ...golden];
       const file = dockerJsonFile();
+      const root = dirname(dirname(file.dir));
+      // Two more containers on the same host: one without the role label, one with another role.
+      const unlabelled = dockerJsonFile('5d'.repeat(32), root);
+      const prometheus = dockerJsonFile('9e'.repeat(32), root);
+      const others = () => {
+        unlabelled.write(OTHER_CONTAINERS, { attrs: null });
+        prometheus.write(OTHER_CONTAINERS, { attrs: { 'com.mcp-ssh.role': 'prometheus' } });
+      };
       const stderr = (lines: string[]) => lines.map((line) => ({ line, stream: 'stderr' as const }));
-      const parts = [input.slice(0, 20), input.slice(20, 50), input.slice(50, 80), input.slice(80)];
+      const cut = [0, 20, 50, 80, 110, input.length];
+      const part = (i: number) => stderr(input.slice(cut[i], cut[i + 1]));
       const env = await collectorEnv({ MCP_SSH_DOCKER_LOGS: file.glob });
+      const ownStderr = () => file.written.filter((w) => w.stream === 'stderr');
       try {
         // Part 0 is there before the agent starts (start_at: beginning); the long line is in it.
-        file.write([...stderr(parts[0] ?? []), ...noise(stderrLines[0] as string)]);
-        let agent = await startCollector(join(KIT_DIR, 'agent.yaml'), { env });
+        file.write([...part(0), ...ownNoise(stderrLines[0] as string)]);
+        others();
+        let agent = await startCollector(join(KIT_DIR, 'agent.yaml'), { env, args: AGENT_FLAGS });
         await eventually(async () => (await countDocs(os.url, LOGS)) > 0, 20_000);
         // Part 1 goes into the file the agent has open, which is rotated away at once: it is read
         // from the renamed file. Part 2 goes into the new one.
-        file.write(stderr(parts[1] ?? []));
+        file.write(part(1));
         file.rotate();
-        file.write(stderr(parts[2] ?? []));
-        const firstThree = parts.slice(0, 3).flat().filter(agentKeeps).length;
-        await eventually(async () => (await countDocs(os.url, LOGS)) >= firstThree, 30_000);
+        file.write(part(2));
+        others();
+        await eventually(async () => (await countDocs(os.url, LOGS)) >= ownStderr().length, 30_000);
         await agent.stop();
-        file.write([...stderr(parts[3] ?? []), ...noise(stderrLines[1] as string)]);
-        agent = await startCollector(join(KIT_DIR, 'agent.yaml'), { env });
-        const kept = input.filter(agentKeeps);
+        // While the agent is down (or lagging behind), Docker rotates: part 3 is only in the
+        // rotated <id>-json.log.1 when the agent comes back, part 4 in the new log.
+        file.write([...part(3), ...ownNoise(stderrLines[1] as string)]);
+        file.rotate();
+        file.write(part(4));
+        others();
+        agent = await startCollector(join(KIT_DIR, 'agent.yaml'), { env, args: AGENT_FLAGS });
+        const kept = ownStderr();
         try {
           await eventually(async () => (await countDocs(os.url, LOGS)) >= kept.length, 30_000);
           await new Promise((r) => setTimeout(r, 2_500)); // time for a duplicate to show up
           const stored = await storedDocs(os.url);
           expect(stored.length, agent.logs().slice(-3000)).toBe(kept.length);
+          // Equal, @timestamp included, to what the Logstash path makes of the same Docker entries.
           expect(stored.map(comparable).sort()).toEqual((await logstashDocs(os.url, kept)).map(comparable).sort());
-          // The golden malformed lines the agent keeps land in the failed data stream, with the line.
-          expect(stored.filter((d) => d.ds === 'logs-mcp_ssh.failed-default').length).toBe(
-            (scenarios().find((s) => s.name === 'malformed')?.lines ?? []).filter(agentKeeps).length,
+          // Nothing of the other containers, not even their zap-style JSON error lines (which
+          // would be error documents, event.action from msg); the count above rules out the rest.
+          const theirs = OTHER_CONTAINERS.map((o) => o.line);
+          const actions = new Set(
+            theirs.filter((l) => l.includes('"msg"')).map((l) => (JSON.parse(l) as Json).msg as string),
           );
-          expect(kept.length).toBeLessThan(input.length); // the golden malformed set has lines to drop
+          expect(actions.size).toBe(2);
+          expect(stored.filter((d) => actions.has(d.source.event?.action))).toEqual([]);
+          expect(stored.filter((d) => theirs.includes(d.source.event?.original as string))).toEqual([]);
+          // Every line the seeds show, the ones without ts included, is a document (none failed).
+          const seeds = scenarios()
+            .filter((x) => x.name.startsWith('python-seed-'))
+            .flatMap((x) => x.lines);
+          const noTs = seeds.filter((l) => typeof (JSON.parse(l) as Json).ts !== 'number');
+          expect(noTs.length).toBeGreaterThan(0);
+          const created = stored.filter((d) => d.source.event?.created !== undefined);
+          expect(created.length).toBe(noTs.length);
+          for (const d of created) expect(d.ds).toBe('logs-mcp_ssh.operational-default');
+          // The orchestrator's own non-contract stderr and the golden malformed lines: failed, with the line.
+          const failed = new Set(
+            stored.filter((d) => d.ds === 'logs-mcp_ssh.failed-default').map((d) => d.source.event?.original),
+          );
+          const shouldFail = [
+            ...(scenarios().find((x) => x.name === 'malformed')?.lines ?? []),
+            ...ownNoise('')
+              .filter((n) => n.stream === 'stderr')
+              .map((n) => n.line),
+          ];
+          for (const l of shouldFail) expect(failed, l).toContain(l);
           // Docker split the long line: entries whose `log` does not end the line.
-          const entries = readFileSync(`${file.path}.1`, 'utf8')
+          const entries = readFileSync(`${file.path}.2`, 'utf8')
             .split('\n')
             .filter(Boolean)
             .map((e) => JSON.parse(e) as { log: string });
@@ -371,22 +415,23 @@ describe.skipIf(!ready)('OTel Collector kit into the kit data streams (real Coll
           env,
           tmp('mcp-otelcol-config-'),
         ),
-        { env },
+        { env, args: AGENT_FLAGS },
       );
       try {
         file.write([
           ...stderrLines.map((line) => ({ line, stream: 'stderr' as const })),
-          ...noise(stderrLines[0] as string),
+          ...ownNoise(stderrLines[0] as string),
         ]);
-        await eventually(async () => (await countDocs(os.url, LOGS)) >= stderrLines.length, 30_000);
+        const kept = file.written.filter((w) => w.stream === 'stderr');
+        await eventually(async () => (await countDocs(os.url, LOGS)) >= kept.length, 30_000);
         await new Promise((r) => setTimeout(r, 2_000));
         const stored = await storedDocs(os.url);
-        expect(stored.length, agent.logs().slice(-3000)).toBe(stderrLines.length);
-        expect(stored.map(comparable).sort()).toEqual((await logstashDocs(os.url, stderrLines)).map(comparable).sort());
+        expect(stored.length, agent.logs().slice(-3000)).toBe(kept.length);
+        expect(stored.map(comparable).sort()).toEqual((await logstashDocs(os.url, kept)).map(comparable).sort());
         // The gateway's forward pipeline saw the agent's records: bodies are the lines, newline gone.
-        await eventually(async () => forward.logs.length - forwardedBefore >= stderrLines.length, 15_000);
+        await eventually(async () => forward.logs.length - forwardedBefore >= kept.length, 15_000);
         const bodies = forward.logs.slice(forwardedBefore).map((r) => r.body?.stringValue);
-        expect(bodies.sort()).toEqual([...stderrLines].sort());
+        expect(bodies.sort()).toEqual(kept.map((k) => k.line).sort());
       } finally {
         await agent.stop();
         file.remove();

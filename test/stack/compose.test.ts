@@ -68,6 +68,7 @@ interface Service {
   image?: string;
   read_only?: boolean;
   profiles?: string[];
+  labels?: Record<string, string>;
 }
 
 describe.skipIf(!requireEngines('docker-compose', 'dclint'))('docker compose demo stack', () => {
@@ -188,6 +189,28 @@ describe.skipIf(!requireEngines('docker-compose', 'dclint'))('docker compose dem
     const keysMount = svc('orchestrator').volumes?.find((v) => v.target === '/app/keys');
     expect(keysMount).toMatchObject({ type: 'volume', source: 'fleet-client', read_only: true });
     expect(policy.known_hosts_path.startsWith('/app/keys/')).toBe(true);
+  });
+
+  it("the shippers read only the orchestrator's containers (the logging label), and keep their state on volumes", () => {
+    const role = 'com.mcp-ssh.role';
+    const labelled = Object.entries(services).filter(([, s]) => s.labels?.[role] !== undefined);
+    expect(labelled.map(([n]) => n).sort()).toEqual(['mcp', 'orchestrator']);
+    for (const [name, s] of labelled) {
+      expect(s.labels?.[role], name).toBe('orchestrator');
+      // Docker writes the label into every json-file entry (attrs) only with this logging option.
+      expect(s.logging?.options?.labels?.split(','), name).toContain(role);
+    }
+    // No other service carries the label: their stderr is not the orchestrator's.
+    for (const [name, s] of Object.entries(services))
+      if (!labelled.some(([n]) => n === name)) expect(s.logging?.options?.labels ?? '', name).not.toContain(role);
+    for (const shipper of ['logstash', 'otel-agent'])
+      expect(svc(shipper).environment?.MCP_SSH_CONTAINER_ROLE, shipper).toBe('orchestrator');
+    // Logstash's sincedb, persistent queues and dead-letter queues, the agent's offsets and queue.
+    expect(svc('logstash').volumes?.find((v) => v.target === '/usr/share/logstash/data')).toMatchObject({
+      type: 'volume',
+      source: 'logstash-data',
+    });
+    expect(svc('otel-agent').volumes?.find((v) => v.target === '/var/lib/otelcol')).toMatchObject({ type: 'volume' });
   });
 
   it('runs the orchestrator locked down: read-only mounts and root fs, rotated json-file logs, health conditions', () => {

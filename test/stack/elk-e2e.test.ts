@@ -37,13 +37,67 @@ const dataViewOf = (o: Json, refName: string): string => {
   return byId.get(ref?.id)?.attributes.title as string;
 };
 
+/** A line's type; the Python server's error lines have none, only level and msg. */
+const lineType = (l: Json): string | undefined =>
+  l.type ?? (typeof l.level === 'string' && typeof l.msg === 'string' ? 'error' : undefined);
+
+/** The data stream a line belongs in, said over the raw line. */
+const categoryOf = (l: Json): string =>
+  l.type === 'policy_decision' || l.type === 'audit'
+    ? 'audit'
+    : l.type === 'security_event' || (lineType(l) === 'error' && l.msg === 'network_blocked')
+      ? 'security'
+      : 'operational';
+
+/**
+ * Every kind of document each data stream holds, as the pipelines make them: a saved search is
+ * reviewed against all of them (the corpus must have each, see the coverage test).
+ */
+const KINDS: Record<string, Record<string, (l: Json) => boolean>> = {
+  audit: {
+    'policy_decision allowed': (l) => l.type === 'policy_decision' && l.allowed === true,
+    'policy_decision denied': (l) => l.type === 'policy_decision' && l.allowed === false,
+    'audit exit 0': (l) => l.type === 'audit' && l.exit_code === 0 && !l.timeout && !l.cancelled,
+    'audit non-zero exit': (l) => l.type === 'audit' && l.exit_code > 0,
+    'audit no exit (connection failed)': (l) => l.type === 'audit' && l.exit_code === -1,
+    'audit timeout': (l) => l.type === 'audit' && l.timeout === true,
+    'audit cancelled': (l) => l.type === 'audit' && l.cancelled === true,
+  },
+  security: {
+    ...Object.fromEntries(
+      [
+        'path_traversal_attempt',
+        'file_validation_failed',
+        'file_size_limit_exceeded',
+        'input_length_limit_exceeded',
+        'invalid_secret_name',
+        'dns_rate_limit_exceeded',
+        'command_bypass_attempt',
+        'authentication_failed',
+        'host_key_mismatch',
+      ].map((t) => [`security_event ${t}`, (l: Json) => l.type === 'security_event' && l.event_type === t]),
+    ),
+    'error network_blocked': (l) => lineType(l) === 'error' && l.msg === 'network_blocked',
+  },
+  operational: {
+    progress: (l) => l.type === 'progress',
+    trace: (l) => l.type === 'trace',
+    'trace without ts (Python server)': (l) => l.type === 'trace' && l.ts === undefined,
+    'error (task failed)': (l) => lineType(l) === 'error' && l.msg !== 'network_blocked',
+    'error without type or ts (Python server)': (l) => l.type === undefined && lineType(l) === 'error',
+    'config_reload ok': (l) => l.type === 'config_reload' && l.success === true,
+    'config_reload failed': (l) => l.type === 'config_reload' && l.success === false,
+  },
+};
+
 /** What each saved search must find, said over the raw stderr lines (independently of the pipelines). */
 const INTENDED: Record<string, (l: Json) => boolean> = {
   'mcp_ssh-search-command-executions': (l) => l.type === 'audit',
   'mcp_ssh-search-denied-commands': (l) => l.type === 'policy_decision' && l.allowed === false,
   'mcp_ssh-search-failed-commands': (l) => l.type === 'audit' && l.exit_code !== 0,
   'mcp_ssh-search-timeouts-cancellations': (l) => l.type === 'audit' && (l.timeout === true || l.cancelled === true),
-  'mcp_ssh-search-security-events': (l) => l.type === 'security_event',
+  // Everything the security data stream holds: security events and the network policy's refusals.
+  'mcp_ssh-search-security-events': (l) => categoryOf(l) === 'security',
   'mcp_ssh-search-path-traversal': (l) => l.type === 'security_event' && l.event_type === 'path_traversal_attempt',
   'mcp_ssh-search-bypass-attempts': (l) => l.type === 'security_event' && l.event_type === 'command_bypass_attempt',
   'mcp_ssh-search-auth-failures': (l) => l.type === 'security_event' && l.event_type === 'authentication_failed',
@@ -67,7 +121,9 @@ function lensAggs(lens: Json): Json {
     const c = cols[id];
     if (!c.isBucketed) continue;
     let agg: Json;
-    if (c.operationType === 'date_histogram') agg = { date_histogram: { field: c.sourceField, fixed_interval: '1m' } };
+    // Kibana picks the interval from the time range; the corpus spans over a year (the Python
+    // server's documented lines are dated 2025), so a day, as Kibana's auto interval would be.
+    if (c.operationType === 'date_histogram') agg = { date_histogram: { field: c.sourceField, fixed_interval: '1d' } };
     else if (c.operationType === 'terms' && c.params.secondaryFields)
       agg = {
         multi_terms: {
@@ -127,14 +183,8 @@ describe.skipIf(!ready)('the kit end to end: pipelines, data streams, saved sear
   it('OpenSearch: every line is indexed once, in the data stream of its category; malformed ones in failed', async () => {
     const count = async (pattern: string): Promise<number> =>
       (await ok(os.url, 'GET', `/${pattern}/_count`)).json.count as number;
-    const category = (l: Json): string =>
-      l.type === 'policy_decision' || l.type === 'audit'
-        ? 'audit'
-        : l.type === 'security_event' || (l.type === 'error' && l.msg === 'network_blocked')
-          ? 'security'
-          : 'operational';
     for (const c of ['audit', 'security', 'operational']) {
-      expect(await count(`logs-mcp_ssh.${c}-default`), c).toBe(parsed.filter((p) => category(p.json) === c).length);
+      expect(await count(`logs-mcp_ssh.${c}-default`), c).toBe(parsed.filter((p) => categoryOf(p.json) === c).length);
     }
     expect(await count('logs-mcp_ssh.failed-default')).toBe(malformed.size);
     // Nothing stays in the front door.
@@ -212,6 +262,46 @@ describe.skipIf(!ready)('the kit end to end: pipelines, data streams, saved sear
     expect(props.destination.properties.ip.type).toBe('ip');
     expect(props.process.properties.exit_code.type).toBe('long');
     expect(props.mcp_ssh.properties.extra.enabled).toBe(false);
+  });
+
+  it('the corpus has a document of every kind each data stream holds (what the saved searches are reviewed against)', async () => {
+    for (const [category, kinds] of Object.entries(KINDS)) {
+      for (const [kind, is] of Object.entries(kinds)) {
+        const lines = parsed.filter((p) => is(p.json));
+        expect(lines.length, `no golden line of kind "${kind}"`).toBeGreaterThan(0);
+        for (const p of lines) expect(categoryOf(p.json), `${kind}: ${p.raw}`).toBe(category);
+      }
+      // ...and no line of the stream is of a kind not listed.
+      const stream = parsed.filter((p) => categoryOf(p.json) === category);
+      const unlisted = stream.filter((p) => !Object.values(kinds).some((is) => is(p.json)));
+      expect(
+        unlisted.map((p) => p.raw.slice(0, 120)),
+        category,
+      ).toEqual([]);
+    }
+  });
+
+  it('each saved search, kind by kind of its data stream: found exactly the kinds it is meant for', () => {
+    const review: string[] = [];
+    for (const search of objects.filter((o) => o.type === 'search')) {
+      const source = JSON.parse(search.attributes.kibanaSavedObjectMeta.searchSourceJSON) as Json;
+      const pattern = dataViewOf(search, source.indexRefName);
+      const intended = INTENDED[search.id] as (l: Json) => boolean;
+      for (const [category, kinds] of Object.entries(KINDS)) {
+        if (!pattern.split(',').includes(`logs-mcp_ssh.${category}-*`)) continue;
+        for (const [kind, is] of Object.entries(kinds)) {
+          const of = parsed.filter((p) => is(p.json));
+          const found = of.filter((p) => intended(p.json)).length;
+          review.push(`${search.id} | ${kind}: ${found === 0 ? 'none' : found === of.length ? 'all' : 'some'}`);
+        }
+      }
+    }
+    // The review table, for a reader (vitest prints it with -reporter=verbose on failure).
+    expect(review).toContain('mcp_ssh-search-security-events | error network_blocked: all');
+    expect(review).toContain('mcp_ssh-search-security-events | security_event path_traversal_attempt: all');
+    expect(review).toContain('mcp_ssh-search-denied-commands | policy_decision allowed: none');
+    expect(review).toContain('mcp_ssh-search-failed-commands | audit no exit (connection failed): all');
+    expect(review).toContain('mcp_ssh-search-command-executions | audit timeout: all');
   });
 
   for (const search of objects.filter((o) => o.type === 'search')) {

@@ -1,7 +1,8 @@
 /**
  * Real engines for the stack tests (test/stack): Elasticsearch 8, OpenSearch (ingest pipelines
  * with painless), the OpenTelemetry Collector built with ocb, the Logstash config grammar
- * checker `mustache`, promtool / Prometheus, docker-compose and dclint.
+ * checker `mustache`, Ruby (the Logstash kit's ruby filter script), promtool / Prometheus,
+ * docker-compose and dclint.
  *
  * Engines are provisioned by scripts/engines/*.sh into .cache/engines/ (see docs/testing.md).
  * A test file asks for what it needs with requireEngine(): under CI=true a missing engine
@@ -48,7 +49,9 @@ export type EngineName =
   | 'promtool'
   | 'prometheus'
   | 'docker-compose'
-  | 'dclint';
+  | 'dclint'
+  | 'ruby'
+  | 'openssl';
 
 /** The command that provisions each engine (printed when it is missing). */
 const FIX: Record<EngineName, string> = {
@@ -61,6 +64,8 @@ const FIX: Record<EngineName, string> = {
   prometheus: 'scripts/engines/prometheus.sh',
   'docker-compose': 'scripts/engines/compose.sh',
   dclint: 'npm ci',
+  ruby: 'scripts/engines/ruby.sh',
+  openssl: 'scripts/engines/otelcol.sh',
 };
 
 export interface Engine {
@@ -141,6 +146,10 @@ function check(name: EngineName): Check {
       return apt('prometheus');
     case 'docker-compose':
       return apt('docker-compose');
+    case 'ruby':
+      return apt('ruby');
+    case 'openssl':
+      return apt('openssl');
     case 'dclint': {
       const p = join(REPO_ROOT, 'node_modules/.bin/dclint');
       return isExecutable(p)
@@ -219,6 +228,11 @@ export const mustache = (args: string[], opts?: ToolOptions): ToolResult =>
 export const dockerCompose = (args: string[], opts?: ToolOptions): ToolResult =>
   runTool(mustHave('docker-compose').path, args, opts);
 export const dclint = (args: string[], opts?: ToolOptions): ToolResult => runTool(mustHave('dclint').path, args, opts);
+/** `openssl <args>`: certificates for the Collector's TLS tests. */
+export const openssl = (args: string[], opts?: ToolOptions): ToolResult =>
+  runTool(mustHave('openssl').path, args, opts);
+/** `ruby <args>` (Debian's Ruby), for the Logstash kit's ruby filter script. */
+export const ruby = (args: string[], opts?: ToolOptions): ToolResult => runTool(mustHave('ruby').path, args, opts);
 /**
  * ILM policy files checked by Elasticsearch 8's own ILM parser and rules (x-pack-core), since
  * no ES 8 on Maven Central has the ILM plugin. Prints `OK file` / `FAIL file: reason` per file;
@@ -688,16 +702,17 @@ export interface RunningCollector {
 
 /**
  * Runs otelcol-mcp with the given config (env vars reach ${env:NAME} in it) and waits until it
- * reports every pipeline started. Ports in the config should come from freePort() via env.
+ * reports every pipeline started. Ports in the config should come from freePort() via env;
+ * `args` are further command-line flags (e.g. the agent's --feature-gates).
  */
 export async function startCollector(
   configPath: string,
-  opts: { env?: Record<string, string>; readyTimeoutMs?: number } = {},
+  opts: { env?: Record<string, string>; readyTimeoutMs?: number; args?: string[] } = {},
 ): Promise<RunningCollector> {
   const bin = mustHave('otelcol').path;
   sweepStaleInstances();
   const dir = mkdtempSync(join(tmpdir(), 'mcp-otelcol-'));
-  const proc = startGroup(bin, [`--config=${resolve(configPath)}`], {
+  const proc = startGroup(bin, [`--config=${resolve(configPath)}`, ...(opts.args ?? [])], {
     logFile: join(dir, 'collector.log'),
     marker: resolve(configPath),
     dir,

@@ -27,11 +27,24 @@ interface Expected {
   expected: { _index: string; _source: Json }[];
 }
 
+/**
+ * event.ingested masked; so is the ingest time that stands in for a time the line did not carry:
+ * @timestamp of pipeline_error documents, and @timestamp + event.created of lines without ts
+ * (a bare {message} has no shipper's time, so both are the ingest time there).
+ */
 function maskDoc(doc: { _index: string; _source: Json }): { _index: string; _source: Json } {
   const source = mask(doc._source);
-  if ((source.event as Json | undefined)?.kind === 'pipeline_error') source['@timestamp'] = '<ingest time>';
+  const event = source.event as Json | undefined;
+  if (event?.kind === 'pipeline_error') source['@timestamp'] = '<ingest time>';
+  if (event?.created !== undefined) {
+    source['@timestamp'] = '<ingest time>';
+    event.created = '<ingest time>';
+  }
   return { _index: doc._index, _source: source };
 }
+
+/** The Python server's lines carry no ts on errors and traces (seeds 001/002). */
+const hasTs = (line: string): boolean => typeof (JSON.parse(line) as Json).ts === 'number';
 
 /** Keys in order, so a regenerated expected file diffs cleanly. */
 function sorted(v: unknown): unknown {
@@ -103,6 +116,9 @@ describe.skipIf(!engine)('ingest pipelines: golden files on a real ingest engine
       'security-bypass-attempt',
       'security-auth-failure',
       'security-host-key-mismatch',
+      // every example line of the Python server's documentation (shared seeds 001 and 002)
+      'python-seed-001',
+      'python-seed-002',
     ])
       expect(names).toContain(n);
   });
@@ -155,8 +171,10 @@ describe.skipIf(!engine)('ingest pipelines: golden files on a real ingest engine
       const docs = results.get(s.name) ?? [];
       s.lines.forEach((line, i) => {
         const l = JSON.parse(line) as Json;
+        // A line without type but with level and msg is an error line (the Python server's shape).
+        const type = l.type ?? (typeof l.level === 'string' && typeof l.msg === 'string' ? 'error' : undefined);
         const category =
-          l.type === 'error' ? (l.msg === 'network_blocked' ? 'security' : 'operational') : where[l.type as string];
+          type === 'error' ? (l.msg === 'network_blocked' ? 'security' : 'operational') : where[type as string];
         expect(docs[i]?._index, `${s.name} line ${i + 1}`).toBe(`logs-mcp_ssh.${category}-default`);
         expect(get(docs[i]?._source ?? {}, 'data_stream.dataset')).toBe(`mcp_ssh.${category}`);
         expect(get(docs[i]?._source ?? {}, 'event.dataset')).toBe(`mcp_ssh.${category}`);
@@ -300,6 +318,75 @@ describe.skipIf(!engine)('ingest pipelines: golden files on a real ingest engine
     const micros = Math.round(line.ts * 1e6) % 1e6;
     expect(doc['@timestamp']).toMatch(new RegExp(`\\.${String(micros).padStart(6, '0')}Z$`));
     expect(Date.parse(doc['@timestamp'] as string)).toBe(Math.floor(line.ts * 1000));
+  });
+
+  it('seeds 001 and 002: every example line is ingested; the lines without ts as well', () => {
+    const seeds = all.filter((s) => s.name.startsWith('python-seed-'));
+    expect(seeds.length).toBe(2);
+    let withoutTs = 0;
+    for (const s of seeds) {
+      (results.get(s.name) ?? []).forEach((d, i) => {
+        const line = s.lines[i] as string;
+        expect(d._index, `${s.name} line ${i + 1}: ${line}`).not.toMatch(/failed/);
+        expect(get(d._source, 'event.kind'), line).not.toBe('pipeline_error');
+        // event.created is there exactly when @timestamp is the shipper's time, not the line's own.
+        expect(get(d._source, 'event.created') !== undefined, line).toBe(!hasTs(line));
+        if (!hasTs(line)) withoutTs++;
+      });
+    }
+    expect(withoutTs).toBe(6); // run_exception and run_done, twice in 001, twice in 002 (example sequences)
+  });
+
+  it('a line without ts takes @timestamp and event.created from its shipper, in UTC to the millisecond', async () => {
+    const lines = all
+      .flatMap((s) => s.lines)
+      .filter((l) => !all.find((x) => x.name === 'malformed')?.lines.includes(l));
+    const noTs = [...new Set(lines.filter((l) => !hasTs(l)))];
+    expect(noTs.length).toBeGreaterThanOrEqual(2);
+    const shippers: [string, Json, string][] = [
+      // Logstash: Docker's `time` through the date filter
+      ['Logstash', { '@timestamp': '2026-11-22T05:41:39.092Z' }, '2026-11-22T05:41:39.092Z'],
+      // OTel Collector exporter, otel mode: "<epoch millis>.<nanoseconds of the milli>"
+      ['Collector, otel mode', { '@timestamp': '1795326099092.123456' }, '2026-11-22T05:41:39.092Z'],
+      ['Collector, none/raw mode', { '@timestamp': '2026-11-22T05:41:39.092123456Z' }, '2026-11-22T05:41:39.092Z'],
+      ['an offset, not UTC', { '@timestamp': '2026-11-22T06:41:39.092+01:00' }, '2026-11-22T05:41:39.092Z'],
+      ['epoch millis as a number', { '@timestamp': 1795326099092 }, '2026-11-22T05:41:39.092Z'],
+    ];
+    for (const [what, envelope, want] of shippers) {
+      const res = await simulate(
+        os.url,
+        noTs.map((l) => ({ ...envelope, message: l })),
+      );
+      res.forEach((r, i) => {
+        expect(r.doc?._index, `${what}: ${noTs[i]}`).toBe('logs-mcp_ssh.operational-default');
+        expect(get(r.doc?._source ?? {}, '@timestamp'), `${what}: ${noTs[i]}`).toBe(want);
+        expect(get(r.doc?._source ?? {}, 'event.created'), `${what}: ${noTs[i]}`).toBe(want);
+      });
+    }
+    // No shipper's time at all (a bare _bulk): the ingest time, recorded as event.created too.
+    const [bare] = await simulate(os.url, [{ message: noTs[0] }]);
+    const t = get(bare?.doc?._source ?? {}, '@timestamp') as string;
+    expect(Math.abs(Date.parse(t) - Date.now())).toBeLessThan(60_000);
+    expect(get(bare?.doc?._source ?? {}, 'event.created')).toBe(t);
+    // A line with ts keeps its own time and gets no event.created, whatever the shipper said.
+    const withTs = lines.find(hasTs) as string;
+    const [own] = await simulate(os.url, [{ message: withTs, '@timestamp': '2020-01-01T00:00:00.000Z' }]);
+    expect(get(own?.doc?._source ?? {}, 'event.created')).toBeUndefined();
+    expect(Date.parse(get(own?.doc?._source ?? {}, '@timestamp') as string)).toBe(
+      Math.floor(((JSON.parse(withTs) as Json).ts as number) * 1000),
+    );
+  });
+
+  it("a line the pipelines cannot read is dated by its shipper too (Docker's time), to the millisecond", async () => {
+    const bad = all.find((x) => x.name === 'malformed')?.lines ?? [];
+    const res = await simulate(
+      os.url,
+      bad.map((l) => ({ message: l, '@timestamp': '1795326099092.5' })),
+    );
+    for (const r of res) {
+      expect(r.doc?._index).toBe('logs-mcp_ssh.failed-default');
+      expect(get(r.doc?._source ?? {}, '@timestamp')).toBe('2026-11-22T05:41:39.092Z');
+    }
   });
 
   it('every processor of every pipeline has a tag (so a failure names the processor)', () => {

@@ -293,6 +293,11 @@ const sigmaCommon = {
   falsepositives: z.array(z.string()).optional(),
   level: z.enum(['informational', 'low', 'medium', 'high', 'critical']).optional(),
   fields: z.array(z.string()).optional(),
+  // SigmaHQ's custom field: the info.yml of the rule's sample logs (regression_data/).
+  regression_tests_path: z
+    .string()
+    .regex(/^regression_data\/[a-z0-9_]+\/info\.yml$/)
+    .optional(),
 };
 const sigmaDetectionRule = z
   .object({
