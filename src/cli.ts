@@ -24,7 +24,7 @@ import { MetricsSink } from './telemetry/metrics.js';
 import { metricsUrlOf, parseMetricsAddress, startMetricsServer } from './telemetry/metrics-server.js';
 import { runHealthCheck } from './health-check.js';
 import { runKitCommand } from './kit.js';
-import { startOpenTelemetry } from './telemetry/otel.js';
+import { otlpExportsMetrics, startOpenTelemetry } from './telemetry/otel.js';
 import { StderrSink } from './telemetry/stderr-sink.js';
 import { VERSION } from './version.js';
 
@@ -83,9 +83,14 @@ Environment:
   <name>, MCP_SSH_SECRET_<NAME>
                           a secret's value; looked up in this order, then the key <name> of
                           <secrets dir>/.env, then the file <secrets dir>/<name>
-  OTEL_EXPORTER_OTLP_ENDPOINT   send OTel logs and traces over OTLP/HTTP (also the _LOGS_/_TRACES_
-                          variants); unset: nothing is exported. OTEL_SERVICE_NAME,
-                          OTEL_RESOURCE_ATTRIBUTES and OTEL_SDK_DISABLED=true are honoured.
+  OTEL_EXPORTER_OTLP_ENDPOINT   send OTel logs and traces over OTLP (also the _LOGS_/_TRACES_
+                          variants); unset: nothing is exported. The standard OTEL_* variables
+                          apply: OTEL_EXPORTER_OTLP_PROTOCOL (http/protobuf, http/json, grpc),
+                          _HEADERS, _TIMEOUT, _COMPRESSION, OTEL_TRACES_SAMPLER(_ARG),
+                          OTEL_PROPAGATORS, OTEL_*_EXPORTER (otlp, none; console is refused),
+                          OTEL_METRICS_EXPORTER=otlp, OTEL_NODE_RESOURCE_DETECTORS,
+                          OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_SDK_DISABLED=true
+                          (README, "OpenTelemetry")
 
 Telemetry: one JSON object per line on stderr (policy_decision, audit, progress, security_event,
 trace, error, config_reload); see docs/events.md (\`mcp-ssh-orchestrator kit path\` prints where
@@ -262,8 +267,9 @@ async function main(argv: string[]): Promise<number> {
   // From here on every warning and crash is a JSON line too (the exit hook flushes the sink).
   installProcessGuard(bus, { exit: (code) => process.exit(code) });
   let orchestrator: Orchestrator | undefined;
+  // The metrics sink feeds /metrics and, with OTEL_METRICS_EXPORTER=otlp, the OTLP metrics exporter.
   const metrics =
-    metricsAddr !== undefined && metricsAddr !== ''
+    (metricsAddr !== undefined && metricsAddr !== '') || otlpExportsMetrics(env)
       ? new MetricsSink(() => orchestrator?.pool.activeSessions ?? 0)
       : undefined;
   const otel = startOpenTelemetry({
@@ -272,14 +278,24 @@ async function main(argv: string[]): Promise<number> {
     // OTel's own complaints go to stderr only, never back into OTel.
     warn: (message) =>
       stderr.write({ type: 'error', level: 'warn', msg: 'otel_warning', error: message, ts: unixSecondsNow() }),
+    refused: (message) =>
+      stderr.write({
+        type: 'error',
+        level: 'error',
+        msg: 'otel_exporter_refused',
+        error: message,
+        ts: unixSecondsNow(),
+      }),
     dropped: (message) =>
       stderr.write({ type: 'error', level: 'warn', msg: 'otel_records_dropped', error: message, ts: unixSecondsNow() }),
-    ...(metrics ? { countDropped: (signal, count) => metrics.countOtlpDropped(signal, count) } : {}),
+    ...(metrics
+      ? { countDropped: (signal, count) => metrics.countOtlpDropped(signal, count), metricsRegistry: metrics.registry }
+      : {}),
   });
   if (otel?.logSink) bus.add(otel.logSink);
+  if (metrics) bus.add(metrics);
   let metricsServer: Server | undefined;
   if (metrics && metricsAddr) {
-    bus.add(metrics);
     const addr = parseMetricsAddress(metricsAddr);
     try {
       metricsServer = (await startMetricsServer(metrics.registry, addr)).server;

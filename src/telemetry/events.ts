@@ -180,6 +180,7 @@ export const errorEvent = z
       .describe(
         'Identifier, e.g. `run_exception`, `network_blocked`, `config_invalid`, `config_reload_failed`, ' +
           '`config_warning` (the config loads, but a key is ignored or a file is missing; one line per warning, at start and reload), `otel_warning`, `otel_records_dropped`, ' +
+          '`otel_exporter_refused` (an OTEL_*_EXPORTER asked for the console exporter, which would print to stdout; the rest of the telemetry still runs), ' +
           '`process_warning` (a Node.js warning), `uncaught_exception` and `unhandled_rejection` (the crash that ends the process), ' +
           '`metrics_unavailable` (the --metrics-addr port could not be bound; MCP keeps serving), ' +
           '`request_too_large` and `request_invalid` (a message on stdin was over the size limit or not JSON-RPC; it was answered with a JSON-RPC error), ' +

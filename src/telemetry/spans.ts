@@ -46,11 +46,19 @@ export function markError(span: Span, err: unknown): void {
   if (err instanceof Error) span.recordException(err);
 }
 
-/** The parent context a client sent as W3C `traceparent`/`tracestate` in an MCP request's `_meta`. */
+/**
+ * The parent context a client sent in an MCP request's `_meta`: W3C `traceparent`/`tracestate`
+ * (and `baggage`) with the default propagators, or whatever fields the propagators chosen with
+ * OTEL_PROPAGATORS read (`b3`, ...).
+ */
 export function contextFromMeta(meta: Record<string, unknown> | undefined): Context {
-  if (!meta || typeof meta.traceparent !== 'string') return context.active();
-  const carrier: Record<string, string> = { traceparent: meta.traceparent };
-  if (typeof meta.tracestate === 'string') carrier.tracestate = meta.tracestate;
+  if (!meta) return context.active();
+  const carrier: Record<string, string> = {};
+  for (const field of propagation.fields()) {
+    const value = meta[field];
+    if (typeof value === 'string') carrier[field] = value;
+  }
+  if (Object.keys(carrier).length === 0) return context.active();
   return propagation.extract(context.active(), carrier);
 }
 

@@ -1,10 +1,12 @@
 /**
- * A real OTLP/HTTP receiver (JSON encoding) on 127.0.0.1 for tests: it accepts what the
- * orchestrator's OTLP exporters send to /v1/logs and /v1/traces and decodes it. Modes that
- * refuse or never answer let tests prove a broken collector costs nothing.
+ * A real OTLP/HTTP receiver on 127.0.0.1 for tests: it accepts what the orchestrator's OTLP
+ * exporters send to /v1/logs and /v1/traces, in either encoding (http/protobuf, the default, or
+ * http/json; gzip or not), and decodes it. Modes that refuse or never answer let tests prove a
+ * broken collector costs nothing.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 
 export interface OtlpSpan {
   traceId: string;
@@ -48,6 +50,139 @@ function decodeAttributes(list: { key: string; value: AnyValue }[] | undefined):
   return out;
 }
 
+// ---------------------------------------------------------------------------------------------
+// OTLP protobuf, decoded into the shape of OTLP/JSON (ids as hex), for the fields read here.
+// Field numbers from opentelemetry-proto (common, resource, trace, logs v1).
+
+type Fields = Map<number, (bigint | Buffer)[]>;
+
+/** One message's fields: varints and fixed64 as bigint, length-delimited and fixed32 as bytes. */
+function fieldsOf(buf: Buffer): Fields {
+  const fields: Fields = new Map();
+  let i = 0;
+  const varint = (): bigint => {
+    let result = 0n;
+    for (let shift = 0n; ; shift += 7n) {
+      const byte = buf[i++];
+      if (byte === undefined) throw new Error('truncated protobuf varint');
+      result |= BigInt(byte & 0x7f) << shift;
+      if ((byte & 0x80) === 0) return result;
+    }
+  };
+  while (i < buf.length) {
+    const key = Number(varint());
+    const [field, wire] = [key >>> 3, key & 7];
+    let value: bigint | Buffer;
+    if (wire === 0) value = varint();
+    else if (wire === 1) {
+      value = buf.readBigUInt64LE(i);
+      i += 8;
+    } else if (wire === 2) {
+      const len = Number(varint());
+      value = buf.subarray(i, i + len);
+      i += len;
+    } else if (wire === 5) {
+      value = buf.subarray(i, i + 4);
+      i += 4;
+    } else throw new Error(`unsupported protobuf wire type ${wire}`);
+    fields.set(field, [...(fields.get(field) ?? []), value]);
+  }
+  return fields;
+}
+
+const bytesOf = (f: Fields, n: number): Buffer[] => (f.get(n) ?? []).filter((v): v is Buffer => Buffer.isBuffer(v));
+const str = (f: Fields, n: number): string | undefined => bytesOf(f, n)[0]?.toString('utf8');
+const hex = (f: Fields, n: number): string | undefined => {
+  const b = bytesOf(f, n)[0];
+  return b && b.length > 0 ? b.toString('hex') : undefined;
+};
+const num = (f: Fields, n: number): bigint | undefined => {
+  const v = f.get(n)?.[0];
+  return typeof v === 'bigint' ? v : undefined;
+};
+
+function anyValueOf(buf: Buffer): Record<string, unknown> {
+  const f = fieldsOf(buf);
+  if (f.has(1)) return { stringValue: str(f, 1) ?? '' };
+  if (f.has(2)) return { boolValue: num(f, 2) === 1n };
+  if (f.has(3)) return { intValue: String(BigInt.asIntN(64, num(f, 3) ?? 0n)) };
+  if (f.has(4)) {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(num(f, 4) ?? 0n);
+    return { doubleValue: b.readDoubleLE(0) };
+  }
+  if (f.has(5))
+    return { arrayValue: { values: bytesOf(fieldsOf(bytesOf(f, 5)[0] ?? Buffer.alloc(0)), 1).map(anyValueOf) } };
+  if (f.has(6)) return { kvlistValue: { values: keyValuesOf(fieldsOf(bytesOf(f, 6)[0] ?? Buffer.alloc(0)), 1) } };
+  return {};
+}
+
+function keyValuesOf(f: Fields, n: number): { key: string; value: Record<string, unknown> }[] {
+  return bytesOf(f, n).map((kv) => {
+    const k = fieldsOf(kv);
+    return { key: str(k, 1) ?? '', value: anyValueOf(bytesOf(k, 2)[0] ?? Buffer.alloc(0)) };
+  });
+}
+
+const resourceOf = (f: Fields): { attributes: { key: string; value: Record<string, unknown> }[] } => ({
+  attributes: keyValuesOf(fieldsOf(bytesOf(f, 1)[0] ?? Buffer.alloc(0)), 1),
+});
+
+function decodeTracesProto(body: Buffer): Record<string, unknown> {
+  return {
+    resourceSpans: bytesOf(fieldsOf(body), 1).map((rsBuf) => {
+      const rs = fieldsOf(rsBuf);
+      return {
+        resource: resourceOf(rs),
+        scopeSpans: bytesOf(rs, 2).map((ssBuf) => ({
+          spans: bytesOf(fieldsOf(ssBuf), 2).map((spBuf) => {
+            const sp = fieldsOf(spBuf);
+            const status = bytesOf(sp, 15)[0];
+            const st = status ? fieldsOf(status) : undefined;
+            return {
+              traceId: hex(sp, 1),
+              spanId: hex(sp, 2),
+              parentSpanId: hex(sp, 4),
+              name: str(sp, 5),
+              kind: Number(num(sp, 6) ?? 0n),
+              attributes: keyValuesOf(sp, 9),
+              ...(st ? { status: { code: Number(num(st, 3) ?? 0n), message: str(st, 2) } } : {}),
+            };
+          }),
+        })),
+      };
+    }),
+  };
+}
+
+function decodeLogsProto(body: Buffer): Record<string, unknown> {
+  return {
+    resourceLogs: bytesOf(fieldsOf(body), 1).map((rlBuf) => {
+      const rl = fieldsOf(rlBuf);
+      return {
+        resource: resourceOf(rl),
+        scopeLogs: bytesOf(rl, 2).map((slBuf) => ({
+          logRecords: bytesOf(fieldsOf(slBuf), 2).map((lrBuf) => {
+            const lr = fieldsOf(lrBuf);
+            const body = bytesOf(lr, 5)[0];
+            const record: Record<string, unknown> = {
+              timeUnixNano: String(num(lr, 1) ?? 0n),
+              severityNumber: Number(num(lr, 2) ?? 0n),
+              severityText: str(lr, 3),
+              attributes: keyValuesOf(lr, 6),
+              traceId: hex(lr, 9),
+              spanId: hex(lr, 10),
+              eventName: str(lr, 12),
+            };
+            if (body) record.body = anyValueOf(body);
+            return record;
+          }),
+        })),
+      };
+    }),
+  };
+}
+
 /** OTLP/JSON may carry ids as hex (spec) or base64 (some encoders); normalise to hex. */
 function hexId(id: string | undefined): string | undefined {
   if (!id) return undefined;
@@ -60,10 +195,16 @@ export async function startOtlpReceiver(mode: 'ok' | 'hang' = 'ok'): Promise<Otl
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     receiver.requests++;
     if (mode === 'hang') return; // accept the request and never answer
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString('utf8')));
+    const chunks: Buffer[] = [];
+    req.on('data', (d: Buffer) => chunks.push(d));
     req.on('end', () => {
-      const json = body ? (JSON.parse(body) as Record<string, unknown>) : {};
+      let raw = Buffer.concat(chunks);
+      if (req.headers['content-encoding'] === 'gzip' && raw.length > 0) raw = gunzipSync(raw);
+      const protobuf = (req.headers['content-type'] ?? '').includes('protobuf');
+      let json: Record<string, unknown> = {};
+      if (protobuf)
+        json = req.url === '/v1/traces' ? decodeTracesProto(raw) : req.url === '/v1/logs' ? decodeLogsProto(raw) : {};
+      else if (raw.length > 0) json = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
       if (req.url === '/v1/traces') {
         for (const rs of (json.resourceSpans as Record<string, unknown>[] | undefined) ?? []) {
           receiver.resources.push(decodeAttributes((rs.resource as { attributes?: [] } | undefined)?.attributes));
@@ -96,7 +237,9 @@ export async function startOtlpReceiver(mode: 'ok' | 'hang' = 'ok'): Promise<Otl
           }
         }
       }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      // An empty Export*ServiceResponse: full success, in the request's encoding.
+      if (protobuf) res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      else res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
   server.on('connection', (s: Socket) => {

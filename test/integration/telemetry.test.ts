@@ -4,6 +4,7 @@
  * and a collector that refuses or never answers costing nothing.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_SCHEMAS } from '../../src/telemetry/events.js';
 import { makeFleet, type Fleet } from '../helpers/fleet.js';
@@ -259,6 +260,49 @@ describe('telemetry contract', () => {
         await collector.close();
       }
       // After shutdown (bounded OTel flush) the audit lines are all still there, nothing non-JSON.
+      expect(s.lines().every((l) => l._raw === undefined)).toBe(true);
+    });
+  });
+  describe('over gRPC, a collector that accepts connections and never answers', () => {
+    it('costs no command and no stderr line; OTEL_EXPORTER_OTLP_TIMEOUT bounds each export', async () => {
+      // A TCP listener that never speaks HTTP/2 back: every gRPC call waits for its deadline.
+      const sockets = new Set<Socket>();
+      let connections = 0;
+      const silent = createServer((socket) => {
+        connections++;
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+      });
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+      const port = (silent.address() as { port: number }).port;
+      const s = await startSession(fleet.configDir, {
+        env: {
+          OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+          OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+          OTEL_EXPORTER_OTLP_TIMEOUT: '500',
+          OTEL_BLRP_SCHEDULE_DELAY: '100',
+          OTEL_BSP_SCHEDULE_DELAY: '100',
+        },
+      });
+      try {
+        for (let i = 0; i < 3; i++) {
+          const r = await s.call('ssh_run', { alias: 'web1', command: `echo ${i}` });
+          expect(r.structuredContent).toMatchObject({ exit_code: 0, stdout: `${i}\n` });
+        }
+        // The exporter gave up after its 0.5 s deadline and said so, as a JSON line.
+        const warning = await s.waitForLine(
+          (l) => l.msg === 'otel_warning' && /DEADLINE_EXCEEDED|Deadline exceeded/i.test(String(l.error)),
+          15_000,
+        );
+        expect(warning.level).toBe('warn');
+        expect(connections).toBeGreaterThan(0); // it did connect: gRPC was spoken to this port
+        const lines = s.lines();
+        expect(lines.filter((l) => l.type === 'audit')).toHaveLength(3);
+      } finally {
+        await s.close();
+        for (const socket of sockets) socket.destroy();
+        silent.close();
+      }
       expect(s.lines().every((l) => l._raw === undefined)).toBe(true);
     });
   });
