@@ -210,5 +210,7 @@ export const git: ProgramAnalyser = (argv) => {
   const sub = argv[i];
   if (sub === undefined) return effects;
   if (!sub.exact) return [opaque('git subcommand not known exactly')];
-  return [...effects, ...(SUBCOMMANDS[sub.value]?.(argv, i + 1) ?? [])];
+  // Own entries only: `git valueOf` must not call Object.prototype.valueOf.
+  const run = Object.hasOwn(SUBCOMMANDS, sub.value) ? SUBCOMMANDS[sub.value] : undefined;
+  return [...effects, ...(run?.(argv, i + 1) ?? [])];
 };

@@ -486,3 +486,11 @@ describe('words the shell may expand into options', () => {
     expect(kinds([quotedVar('P'), lit('x')])).toEqual(['opaque']);
   });
 });
+
+describe('subcommand tables read own entries only', () => {
+  it('git valueOf / toString / constructor are unknown subcommands, not Object.prototype', () => {
+    for (const sub of ['valueOf', 'toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+      expect(() => effectsOf([lit('git'), lit(sub)]), sub).not.toThrow();
+    }
+  });
+});
