@@ -206,7 +206,14 @@ describe.skipIf(!ready)('OTel Collector agent under pressure (real Collector, re
       await sleep(300);
       process.kill(-agent.pid, 'SIGKILL');
       await agent.stop();
-      agent = await startCollector(AGENT, { env, args: AGENT_FLAGS });
+      // Same storage and logs, fresh listening ports: the ones picked at the start may have been
+      // taken by another test in between (seen in CI: health_check could not bind).
+      const restartEnv = {
+        ...env,
+        COLLECTOR_METRICS_PORT: String(await freePort()),
+        COLLECTOR_HEALTH_ENDPOINT: `127.0.0.1:${await freePort()}`,
+      };
+      agent = await startCollector(AGENT, { env: restartEnv, args: AGENT_FLAGS });
       const arrived = await eventually(async () => new Set(await delivered(['burst'])).size >= burst.length, 60_000);
       expect(arrived, agent.logs().slice(-3000)).toBe(true);
       expect(new Set(await delivered(['burst']))).toEqual(new Set(burst));
