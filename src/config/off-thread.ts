@@ -14,9 +14,8 @@
  * runs in-line instead; a worker that dies during a load fails that load, which is not
  * retried in-line (what killed the thread would hold or kill the server).
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startSiblingWorker } from '../worker-thread.js';
 import type { EventEmitter, OrchestratorEvent } from '../telemetry/events.js';
 import type { ConfigIssue } from './errors.js';
 import { ConfigError } from './errors.js';
@@ -122,23 +121,8 @@ class ConfigThread {
 
   private start(): Worker | undefined {
     if (this.worker !== undefined || this.unavailable) return this.worker;
-    const here = fileURLToPath(import.meta.url);
-    // Built: load-thread.js beside this file. From sources (tests): the .ts, loaded through
-    // tsx, which a worker's entry cannot get from --import: a bootstrap registers it first.
-    const fromSource = here.endsWith('.ts');
-    const script = here.replace(/off-thread\.(ts|js)$/, `load-thread.${fromSource ? 'ts' : 'js'}`);
-    if (!existsSync(script)) {
-      this.unavailable = true;
-      return undefined;
-    }
-    let worker: Worker;
-    try {
-      // stdout/stderr: true keeps anything the thread might print away from MCP's stdout. They are
-      // not read (nothing is printed there): a flowing stream would keep the process alive.
-      const options = { stdout: true, stderr: true } as const;
-      const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(pathToFileURL(script).href)}); })`;
-      worker = fromSource ? new Worker(bootstrap, { ...options, eval: true }) : new Worker(script, options);
-    } catch {
+    const worker = startSiblingWorker(import.meta.url, 'load-thread');
+    if (worker === undefined) {
       this.unavailable = true;
       return undefined;
     }

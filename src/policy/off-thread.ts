@@ -5,9 +5,8 @@
  * first need and unref'd; if it cannot start or dies, the decision is made in-line instead —
  * slower for other requests, never different.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startSiblingWorker } from '../worker-thread.js';
 import type { PolicyFile } from '../config/schema.js';
 import type { PolicyDecision } from './decide.js';
 import type { ShippedPolicy, ThreadRequest } from './decide-thread.js';
@@ -100,31 +99,17 @@ class DecisionThread {
 
   private start(): Worker | undefined {
     if (this.worker !== undefined || this.broken) return this.worker;
-    const here = fileURLToPath(import.meta.url);
-    // Built: decide-thread.js beside this file. From sources (tests): the .ts, loaded through
-    // tsx, which a worker's entry cannot get from --import: a bootstrap registers it first.
-    const fromSource = here.endsWith('.ts');
-    const script = here.replace(/off-thread\.(ts|js)$/, `decide-thread.${fromSource ? 'ts' : 'js'}`);
-    if (!existsSync(script)) {
+    const worker = startSiblingWorker(import.meta.url, 'decide-thread');
+    if (worker === undefined) {
       this.broken = true;
       return undefined;
     }
-    try {
-      const options = { stdout: true, stderr: true } as const;
-      const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(pathToFileURL(script).href)}); })`;
-      const worker = fromSource ? new Worker(bootstrap, { ...options, eval: true }) : new Worker(script, options);
-      // stdout/stderr: true keeps anything the thread might print away from MCP's stdout. They are
-      // not read (nothing is printed there): a flowing stream would keep the process alive.
-      worker.unref();
-      worker.on('message', (reply: Reply) => this.settle(reply));
-      worker.on('error', (err) => this.fail(err));
-      worker.on('exit', () => this.fail(new Error('the policy worker thread exited')));
-      this.worker = worker;
-      return worker;
-    } catch {
-      this.broken = true;
-      return undefined;
-    }
+    worker.unref();
+    worker.on('message', (reply: Reply) => this.settle(reply));
+    worker.on('error', (err) => this.fail(err));
+    worker.on('exit', () => this.fail(new Error('the policy worker thread exited')));
+    this.worker = worker;
+    return worker;
   }
 
   private settle(reply: Reply): void {
