@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Provisions every engine the stack tests use (or the ones named: elasticsearch otelcol
-# mustache prometheus compose ruby). Idempotent and cached in .cache/engines/; re-run after
+# mustache prometheus compose ruby mcp-registry). Idempotent and cached in .cache/engines/; re-run after
 # `rm -rf .cache/engines/<engine>` (or the whole directory) to rebuild from scratch.
 # Exits non-zero if any engine failed, after trying the others, so one run shows every problem.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
 engines=("$@")
-[ ${#engines[@]} -gt 0 ] || engines=(prometheus compose ruby mustache elasticsearch otelcol)
+[ ${#engines[@]} -gt 0 ] || engines=(prometheus compose ruby mustache mcp-registry elasticsearch otelcol)
 
 failed=()
 summary=()

@@ -2,7 +2,7 @@
  * Real engines for the stack tests (test/stack): Elasticsearch 8, OpenSearch (ingest pipelines
  * with painless), the OpenTelemetry Collector built with ocb, the Logstash config grammar
  * checker `mustache`, Ruby (the Logstash kit's ruby filter script), promtool / Prometheus,
- * docker-compose and dclint.
+ * docker-compose and dclint; and the MCP registry's server.json validator (test/package).
  *
  * Engines are provisioned by scripts/engines/*.sh into .cache/engines/ (see docs/testing.md).
  * A test file asks for what it needs with requireEngine(): under CI=true a missing engine
@@ -51,7 +51,8 @@ export type EngineName =
   | 'docker-compose'
   | 'dclint'
   | 'ruby'
-  | 'openssl';
+  | 'openssl'
+  | 'mcp-registry';
 
 /** The command that provisions each engine (printed when it is missing). */
 const FIX: Record<EngineName, string> = {
@@ -66,6 +67,7 @@ const FIX: Record<EngineName, string> = {
   dclint: 'npm ci',
   ruby: 'scripts/engines/ruby.sh',
   openssl: 'scripts/engines/otelcol.sh',
+  'mcp-registry': 'scripts/engines/mcp-registry.sh',
 };
 
 export interface Engine {
@@ -135,7 +137,8 @@ function check(name: EngineName): Check {
     case 'opensearch':
       return cached('opensearch', 'classpath');
     case 'otelcol':
-    case 'mustache': {
+    case 'mustache':
+    case 'mcp-registry': {
       const c = cached(name, 'binary');
       if (c.ok && !isExecutable(c.engine.path)) return { ok: false, reason: `${c.engine.path} missing` };
       return c;
