@@ -1,13 +1,16 @@
 /**
  * Tool input schemas that the strictest clients accept, without losing what they say.
  *
- * - No `$schema`: Gemini's function declarations refuse the keyword, and MCP's default dialect
- *   is 2020-12 anyway.
+ * - No `$schema`: the draft-07 one the SDK adds is refused by Ajv's 2020-12 strict mode and has
+ *   no place in Gemini's `parameters` Schema; MCP's default dialect is 2020-12 anyway.
  * - OpenAI's strict mode wants every property in `required` and `additionalProperties: false`
  *   on every object: an optional argument is published as required and nullable, and the
  *   server reads `null` as "not given" (so `tag: null` lists every host, as leaving it out does).
  * - `default`, `minLength` and `maxLength` are not in OpenAI's strict subset: they move into the
  *   description ("Default: 500.", "1 to 100 characters."); the server still enforces them.
+ * - `pattern` stays (OpenAI's strict mode and Gemini's `parameters` Schema take it) and is said
+ *   in the description as well, since Gemini's JSON Schema field (`parametersJsonSchema`, where
+ *   its SDK's mcpToTool puts MCP schemas) does not document it and may ignore it.
  *
  * The zod schemas the tools validate with stay as they are: this rewrites what tools/list
  * publishes, and drops null arguments before a tools/call reaches the tool.
@@ -28,7 +31,7 @@ function nullable(schema: JsonSchema): JsonSchema {
   return { anyOf: [schema, { type: 'null' }] };
 }
 
-/** `default` and string lengths said in words, where strict validators accept them. */
+/** `default`, string lengths and the pattern said in words, where strict validators accept them. */
 function inWords(schema: JsonSchema): JsonSchema {
   const { default: value, minLength, maxLength, ...rest } = schema;
   const said: string[] = [];
@@ -39,6 +42,7 @@ function inWords(schema: JsonSchema): JsonSchema {
         : `At least ${String(minLength)} characters.`,
     );
   }
+  if (typeof rest.pattern === 'string') said.push(`Matches \`${rest.pattern}\`.`);
   if ('default' in schema) said.push(`Default: ${JSON.stringify(value)}.`);
   if (said.length === 0) return schema;
   const before = typeof rest.description === 'string' ? `${rest.description.replace(/\.?$/, '.')} ` : '';
