@@ -5,8 +5,9 @@
 # shellcheck source=scripts/engines/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-# Pinned: the LTS lines users run (Node 20 reached its end of life in April 2026).
-declare -A VERSIONS=([22]=22.23.5 [24]=24.22.3)
+# Pinned: the LTS lines users run (Node 20 reached its end of life in April 2026; 26 is the
+# newest LTS line).
+declare -A VERSIONS=([22]=22.23.5 [24]=24.22.3 [26]=26.12.1)
 
 bin_of() { printf '%s\n' "$ENGINES_CACHE/node/${VERSIONS[$1]}/package/bin/node"; }
 

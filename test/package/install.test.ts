@@ -2,7 +2,7 @@
  * The package as users get it: packed from a clean checkout of HEAD (prepare builds dist/),
  * installed with `npm install -g` into a temporary prefix, and run from there on every Node
  * line the project supports — --version, init, check, kit path, and an MCP tools/list over
- * stdio with the official client. Node 22 and 24 come from scripts/engines/node.sh (CI
+ * stdio with the official client. Node 22, 24 and 26 come from scripts/engines/node.sh (CI
  * provisions them); outside CI a missing runtime is skipped and named.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -34,6 +34,7 @@ const RUNTIMES: { label: string; node: string | undefined }[] = [
   { label: `this runtime (${process.version})`, node: process.execPath },
   { label: 'Node 22', node: nodeBinary('22') },
   { label: 'Node 24', node: nodeBinary('24') },
+  { label: 'Node 26', node: nodeBinary('26') },
 ];
 
 describe('packed, installed, run', () => {

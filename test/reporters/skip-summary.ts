@@ -10,7 +10,7 @@ import type { Reporter, TestModule } from 'vitest/node';
 const ENABLE: Record<string, string> = {
   stack: 'bash scripts/engines/provision-all.sh   (Elasticsearch, OpenSearch, otelcol, promtool, …)',
   package:
-    "bash scripts/engines/node.sh && bash scripts/engines/mcp-registry.sh   (Node 22 and 24; the registry's server.json validator)",
+    "bash scripts/engines/node.sh && bash scripts/engines/mcp-registry.sh   (Node 22, 24 and 26; the registry's server.json validator)",
   integration: 'run as root with strace, dash and bash installed (password logins, the policy oracle)',
   unit: 'install dash and bash (the printer is checked against both)',
   reliability: 'npm run build (the stderr test runs the built process guard)',
