@@ -20,6 +20,12 @@ export interface McpSession {
   close(): Promise<void>;
   /** Waits until a stderr line satisfies the predicate (bounded by timeoutMs). */
   waitForLine(pred: (l: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Waits until at least `count` stderr lines satisfy the predicate and returns them all. */
+  waitForLines(
+    pred: (l: Record<string, unknown>) => boolean,
+    count: number,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>[]>;
   pid: number | null;
   /** The protocol version the initialize handshake settled on (2025-11-25 against this server). */
   protocolVersion(): string | undefined;
@@ -69,6 +75,19 @@ export async function startSession(
           return { _raw: l };
         }
       });
+  /** Polls `found` on each stderr chunk (and every 100 ms) until it returns a value. */
+  const waitFor = async <T>(found: () => T | undefined, what: string, timeoutMs: number): Promise<T> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = found();
+      if (hit !== undefined) return hit;
+      if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms; stderr:\n${stderr}`);
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        setTimeout(resolve, 100);
+      });
+    }
+  };
   return {
     client,
     lines,
@@ -80,19 +99,16 @@ export async function startSession(
       await client.close();
       assertStderrIsJson(stderr, `server ${configDir}`);
     },
-    waitForLine: async (pred, timeoutMs = 20_000) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const hit = lines().find(pred);
-        if (hit) return hit;
-        if (Date.now() > deadline)
-          throw new Error(`no matching stderr line within ${timeoutMs} ms; stderr:\n${stderr}`);
-        await new Promise<void>((resolve) => {
-          waiters.push(resolve);
-          setTimeout(resolve, 100);
-        });
-      }
-    },
+    waitForLine: (pred, timeoutMs = 20_000) => waitFor(() => lines().find(pred), 'no matching stderr line', timeoutMs),
+    waitForLines: (pred, count, timeoutMs = 20_000) =>
+      waitFor(
+        () => {
+          const hits = lines().filter(pred);
+          return hits.length >= count ? hits : undefined;
+        },
+        `fewer than ${count} matching stderr lines`,
+        timeoutMs,
+      ),
   };
 }
 

@@ -83,6 +83,8 @@ describe.skipIf(!IS_ROOT)('password authentication (root only: it sets a passwor
       expect(r.isError).toBe(true);
       expect(textOf(r)).toMatch(/authentication failed for user "[^"]+" on 127\.0\.0\.1:\d+/);
       await s.waitForLine((l) => l.event_type === 'authentication_failed' && l.alias === 'pw_wrong');
+      // The run_exception line with the error text follows the event; the audit line follows both.
+      await s.waitForLine((l) => l.type === 'audit' && l.alias === 'pw_wrong');
       expect(s.rawStderr()).not.toContain('not-the-password');
       expect(s.rawStderr()).not.toContain(password);
     } finally {
@@ -105,6 +107,7 @@ describe.skipIf(!IS_ROOT)('password authentication (root only: it sets a passwor
     try {
       const r = await s.call('ssh_run', { alias: 'pw_env', command: 'whoami' });
       expect(r.structuredContent, textOf(r)).toMatchObject({ exit_code: 0, stdout: `${sshd.username}\n` });
+      await s.waitForLine((l) => l.type === 'audit' && l.alias === 'pw_env');
       expect(s.rawStderr()).not.toContain(password);
     } finally {
       await s.close();
@@ -242,6 +245,7 @@ describe('secrets from MCP_SSH_SECRET_<NAME>', () => {
       const r = await s.call('ssh_run', { alias: 'env_only', command: 'echo unlocked' });
       expect(r.isError, textOf(r)).toBeFalsy();
       expect(r.structuredContent).toMatchObject({ exit_code: 0, stdout: 'unlocked\n' });
+      await s.waitForLine((l) => l.type === 'audit' && l.alias === 'env_only');
       expect(s.rawStderr()).not.toContain(sshd.passphrase);
     } finally {
       await s.close();
@@ -271,6 +275,7 @@ describe('secrets from MCP_SSH_SECRET_<NAME>', () => {
       const stale = await s.call('ssh_run', { alias: 'env_wins', command: 'echo unlocked' });
       expect(stale.isError).toBe(true);
       expect(textOf(stale)).toMatch(/cannot use the private key for user "[^"]+".*key_passphrase_secret/);
+      await s.waitForLine((l) => l.type === 'audit' && l.alias === 'env_wins');
       expect(s.rawStderr()).not.toContain('stale passphrase');
     } finally {
       await s.close();

@@ -64,7 +64,7 @@ describe('failure paths against real sshd instances', () => {
   it('enforces max_seconds: the result says timeout and the remote process is killed', async () => {
     const r = await s.call('ssh_run', { alias: 'slow', command: 'sleep 37.25' });
     expect(r.structuredContent).toMatchObject({ timeout: true, cancelled: false, exit_code: -1 });
-    const audit = s.lines().find((l) => l.type === 'audit' && l.alias === 'slow');
+    const audit = await s.waitForLine((l) => l.type === 'audit' && l.alias === 'slow');
     expect(audit).toMatchObject({ timeout: true });
     expect(audit?.duration_ms).toBeLessThan(10_000);
     // sshd delivered the KILL signal: the remote sleep is gone.
@@ -84,6 +84,8 @@ describe('failure paths against real sshd instances', () => {
     expect(textOf(r)).toMatch(/HOST KEY MISMATCH for \[127\.0\.0\.1\]:\d+/);
     const ev = await s.waitForLine((l) => l.event_type === 'host_key_mismatch' && l.alias === 'changed');
     expect(ev).toMatchObject({ kind: 'security_audit', reason: 'host_key_mismatch' });
+    // The audit line follows the security event on stderr.
+    await s.waitForLine((l) => l.type === 'audit' && l.alias === 'changed');
     expect(s.lines()).toContainEqual(expect.objectContaining({ type: 'audit', alias: 'changed', exit_code: -1 }));
   });
 
@@ -107,6 +109,7 @@ describe('failure paths against real sshd instances', () => {
     const r = await s.call('ssh_run', { alias: 'refused', command: 'hostname' });
     expect(r.isError).toBe(true);
     expect(textOf(r)).toMatch(/connection refused by 127\.0\.0\.1:\d+: is sshd running/);
+    await s.waitForLine((l) => l.type === 'error' && l.msg === 'run_exception' && l.alias === 'refused');
     expect(s.lines()).toContainEqual(expect.objectContaining({ type: 'error', msg: 'run_exception' }));
   });
 
@@ -125,6 +128,8 @@ describe('failure paths against real sshd instances', () => {
       Array.from({ length: 12 }, (_, i) => `node${String(i).padStart(2, '0')}`),
     );
     expect(results.every((x) => x.result.stdout === 'fan\n')).toBe(true);
+    // Each alias's policy_decision comes before its audit line; node00..node11 run only here.
+    await s.waitForLines((l) => l.type === 'audit' && /^node\d\d$/.test(String(l.alias)), 12);
     const lines = s.lines().slice(before);
     expect(lines.filter((l) => l.type === 'policy_decision')).toHaveLength(12);
     expect(lines.filter((l) => l.type === 'audit')).toHaveLength(12);

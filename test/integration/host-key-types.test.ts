@@ -155,6 +155,8 @@ describe('known_hosts that knows some of the host key types a server offers', ()
     expect(r.structuredContent).toMatchObject({ alias, exit_code: 0, stdout: 'hello\n' });
     // Both clients had sshd present the known key type (RSA with SHA-2 signatures, not SHA-1).
     expect(negotiated(sshds[alias]?.sshd as TestSshd)).toEqual([algorithm, algorithm]);
+    // A security event would come before the call's audit line.
+    await s.waitForLine((l) => l.type === 'audit' && l.alias === alias);
     expect(s.lines().filter((l) => l.type === 'security_event' && l.alias === alias)).toEqual([]);
   });
 

@@ -176,7 +176,9 @@ describe('key passphrases from a bare environment variable and from secrets/.env
       expect(viaEnv.structuredContent, textOf(viaEnv)).toMatchObject({ exit_code: 0, stdout: 'via-env\n' });
       const viaDotenv = await s.call('ssh_run', { alias: 'dotenv', command: 'echo via-dotenv' });
       expect(viaDotenv.structuredContent, textOf(viaDotenv)).toMatchObject({ exit_code: 0, stdout: 'via-dotenv\n' });
-      expect(sshd.log()).toMatch(/Accepted publickey for /);
+      // sshd's log is another pipe: it may arrive after the reply.
+      await expect.poll(() => sshd.log()).toMatch(/Accepted publickey for /);
+      await s.waitForLine((l) => l.type === 'audit' && l.alias === 'dotenv');
       expect(s.rawStderr()).not.toContain(sshd.passphrase);
     } finally {
       await s.close();
@@ -253,8 +255,9 @@ describe.skipIf(!IS_ROOT)('password_secret from a bare environment variable and 
       expect(bare.structuredContent, textOf(bare)).toMatchObject({ exit_code: 0, stdout: `${PASSWORD_USER}\n` });
       const dotenv = await s.call('ssh_run', { alias: 'pw_dotenv', command: 'whoami' });
       expect(dotenv.structuredContent, textOf(dotenv)).toMatchObject({ exit_code: 0, stdout: `${PASSWORD_USER}\n` });
-      expect(sshd.log()).toMatch(new RegExp(`Accepted password for ${PASSWORD_USER} `));
+      await expect.poll(() => sshd.log()).toMatch(new RegExp(`Accepted password for ${PASSWORD_USER} `));
       expect(sshd.log()).not.toMatch(/Accepted publickey for /);
+      await s.waitForLine((l) => l.type === 'audit' && l.alias === 'pw_dotenv');
       expect(s.rawStderr()).not.toContain(password);
     } finally {
       await s.close();

@@ -103,6 +103,7 @@ describe('a busy --metrics-addr port', () => {
     try {
       const r = await s.call('ssh_run', { alias: 'web1', command: 'echo still serving' });
       expect(r.structuredContent).toMatchObject({ exit_code: 0, stdout: 'still serving\n' });
+      await s.waitForLine((l) => l.type === 'error' && l.msg === 'metrics_unavailable');
       expect(s.lines()).toContainEqual(
         expect.objectContaining({
           type: 'error',

@@ -152,7 +152,8 @@ describe('both protocol eras from one server over stdio', () => {
     expect(r.isError ?? false).toBe(false);
     expect(progress.length).toBeGreaterThan(0);
     const taskId = (r.structuredContent as { task_id: string }).task_id;
-    // Written before the reply that reports it.
+    // Written before the reply that reports it, but stderr is another pipe: wait for it.
+    await modern.waitForLine((l) => l.type === 'audit' && l.task_id === taskId);
     expect(modern.lines()).toContainEqual(
       expect.objectContaining({ type: 'audit', task_id: taskId, exit_code: 0, trace_id: traceId }),
     );

@@ -251,6 +251,8 @@ describe('telemetry contract', () => {
           const r = await s.call('ssh_run', { alias: 'web1', command: `echo ${i}` });
           expect(r.structuredContent).toMatchObject({ exit_code: 0, stdout: `${i}\n` });
         }
+        // A command's trace line is its last on stderr, after its policy_decision and audit.
+        await s.waitForLines((l) => l.type === 'trace', 3);
         const lines = s.lines();
         expect(lines.filter((l) => l.type === 'policy_decision')).toHaveLength(3);
         expect(lines.filter((l) => l.type === 'audit')).toHaveLength(3);
@@ -296,6 +298,7 @@ describe('telemetry contract', () => {
         );
         expect(warning.level).toBe('warn');
         expect(connections).toBeGreaterThan(0); // it did connect: gRPC was spoken to this port
+        await s.waitForLines((l) => l.type === 'audit', 3);
         const lines = s.lines();
         expect(lines.filter((l) => l.type === 'audit')).toHaveLength(3);
       } finally {
