@@ -20,6 +20,7 @@ import {
   ATTR_SERVER_PORT,
 } from '../telemetry/semconv.js';
 import { inSpan, markError } from '../telemetry/spans.js';
+import { addressVerdicts, planCommand } from './plan.js';
 import type { Task, TaskRegistry, TaskResult } from './registry.js';
 import type { RuntimeSnapshot } from './snapshot.js';
 
@@ -85,7 +86,7 @@ export class CommandExecutor {
   async admit(snap: RuntimeSnapshot, host: HostConfig, req: RunRequest): Promise<Admission> {
     const { emitter, tasks } = this.deps;
     const hash = commandHash(req.command);
-    const decision = await snap.policy.decideAsync({ alias: host.alias, tags: host.tags }, req.command);
+    const { decision, limits } = await planCommand(snap, host, req.command);
     if (decision.bypass) {
       emitter.emit({
         type: 'security_event',
@@ -104,7 +105,6 @@ export class CommandExecutor {
       emitter.emit({ type: 'policy_decision', alias: host.alias, hash, allowed: false, rule: decision.rule });
       return { allowed: false, alias: host.alias, hash, decision };
     }
-    const limits = snap.policy.limitsFor({ alias: host.alias, tags: host.tags });
     const task = tasks.create(host.alias, req.command, hash, req.async, limits);
     // What goes over SSH is the print of the checked tree; the trail says when it differs.
     const sent = decision.sent ?? req.command;
@@ -294,13 +294,10 @@ export class CommandExecutor {
 
   /** Resolves the host and returns the first address the network policy allows. */
   private async pickAddress(snap: RuntimeSnapshot, host: HostConfig): Promise<string> {
-    const { addresses } = await snap.resolver.resolve(host.host);
-    const refusals: string[] = [];
-    for (const { address } of addresses) {
-      const verdict = snap.network.check(address);
-      if (verdict.allowed) return address;
-      refusals.push(`${address}: ${verdict.reason}`);
-    }
+    const verdicts = await addressVerdicts(snap, host);
+    const allowed = verdicts.find((v) => v.allowed);
+    if (allowed) return allowed.ip;
+    const refusals = verdicts.map((v) => `${v.ip}: ${v.reason}`);
     throw new SshError(
       'network_blocked',
       `no address of ${host.host} is allowed by the network policy (${refusals.join('; ')}); adjust network.allow_*/block_* in policy.yml`,

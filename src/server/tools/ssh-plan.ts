@@ -1,5 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import { addressVerdicts, planCommand, type AddressVerdict } from '../../tasks/plan.js';
 import { commandHash } from '../../telemetry/command-hash.js';
 import type { ToolContext } from '../context.js';
 import { aliasArg, commandArg, limitsShape, toolInput, toolOutput } from '../schemas.js';
@@ -39,13 +40,12 @@ export function registerSshPlan(server: McpServer, ctx: ToolContext): void {
       const snap = ctx.orchestrator.snapshot;
       const host = snap.config.hostsByAlias.get(alias);
       if (!host) return fail(`unknown host alias "${alias}": ssh_list_hosts lists the configured aliases`);
-      const decision = await snap.policy.decideAsync({ alias: host.alias, tags: host.tags }, command);
-      const limits = snap.policy.limitsFor({ alias: host.alias, tags: host.tags });
-      let network: { ip: string; allowed: boolean; reason: string }[] = [];
+      // The same admission a run goes through (tasks/plan.ts), reported instead of acted on.
+      const { decision, limits } = await planCommand(snap, host, command);
+      let network: AddressVerdict[] = [];
       let networkError: string | undefined;
       try {
-        const { addresses } = await snap.resolver.resolve(host.host);
-        network = addresses.map(({ address }) => ({ ip: address, ...snap.network.check(address) }));
+        network = await addressVerdicts(snap, host);
       } catch (err) {
         networkError = (err as Error).message;
       }
