@@ -468,7 +468,12 @@ function policySizeIssues(policy: ParsedFile): ConfigIssue[] {
   return issues;
 }
 
-function checkPolicy(policy: ParsedFile, servers: ParsedFile | undefined): ConfigIssue[] {
+/**
+ * Duplicate rule ids are errors. Overrides for an alias servers.yml does not define are a
+ * warning: they apply to no host (likely a typo), and the Python server loads such files (its
+ * own examples have them), so they must load here too.
+ */
+function checkPolicy(policy: ParsedFile, servers: ParsedFile | undefined, warnings: ConfigIssue[]): ConfigIssue[] {
   const issues = duplicateFieldIssues(policy, 'rules', 'id', 'rule id');
   if (!servers || !hasList(servers.raw, 'hosts')) return issues;
   const aliases = stringValues(listItems(servers.raw, 'hosts'), 'alias');
@@ -477,11 +482,11 @@ function checkPolicy(policy: ParsedFile, servers: ParsedFile | undefined): Confi
   if (!isRecord(byAlias)) return issues;
   for (const alias of Object.keys(byAlias)) {
     if (aliases.has(alias)) continue;
-    issues.push(
+    warnings.push(
       issueAt(
         policy,
         ['overrides', 'aliases', alias],
-        `unknown alias "${alias}": expected an alias defined in ${SERVERS} (a typo would silently leave that host on the default limits)`,
+        `unknown alias "${alias}": no host in ${SERVERS} has it, so these overrides apply to no host (a typo leaves that host on the default limits)`,
         'key',
       ),
     );
@@ -593,7 +598,7 @@ export async function loadConfigHere(dirs: ConfigDirs, emitter: EventEmitter): P
 
   if (servers) issues.push(...checkServers(servers, credentials));
   if (credentials) issues.push(...(await checkCredentials(credentials, dirs, emitter, warnings)));
-  if (policy) issues.push(...checkPolicy(policy, servers));
+  if (policy) issues.push(...checkPolicy(policy, servers, warnings));
   if (policy?.value) warnings.push(...ignoredKeyWarnings(policy));
 
   if (issues.length > 0 || !servers?.value || !credentials?.value || !policy?.value) {

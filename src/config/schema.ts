@@ -139,10 +139,16 @@ export const limitOverrideSchema = z.object(limitFields).strict();
  * `limits.overrides` as a list of entries that apply to hosts by alias and tag globs. Accepted
  * in either version, beside the flat keys and the top-level `overrides` mapping.
  */
+/** Alias globs of a rule or a listed override. As in the Python server, absent or `[]` means every host. */
+const aliasGlobs = z
+  .array(z.string().min(1))
+  .default(['*'])
+  .transform((aliases) => (aliases.length === 0 ? ['*'] : aliases));
+
 export const listedOverrideSchema = z
   .object({
     ...limitFields,
-    aliases: z.array(z.string().min(1)).default(['*']),
+    aliases: aliasGlobs,
     tags: z.array(z.string().min(1)).default([]),
   })
   .strict();
@@ -164,10 +170,20 @@ export const limitsSchema = z
     deny_substrings: limits.deny_substrings ?? limits.default?.deny_substrings ?? [...DEFAULT_DENY_SUBSTRINGS],
   }));
 
-const ipAddress = z
-  .string()
-  .refine((v) => isIP(v) !== 0, { message: 'expected an IPv4 or IPv6 address' })
-  .describe('an IPv4 or IPv6 address');
+/** An address of allow_ips / block_ips; a CIDR block there is pointed to its own list. */
+const ipAddress = (cidrList: 'allow_cidrs' | 'block_cidrs') =>
+  z
+    .string()
+    .superRefine((v, ctx) => {
+      if (isIP(v) !== 0) return;
+      ctx.addIssue({
+        code: 'custom',
+        message: v.includes('/')
+          ? `expected an IPv4 or IPv6 address; a CIDR block goes under network.${cidrList}`
+          : 'expected an IPv4 or IPv6 address',
+      });
+    })
+    .describe('an IPv4 or IPv6 address');
 const cidr = z
   .string()
   .refine(
@@ -184,9 +200,9 @@ const cidr = z
 
 export const networkSchema = z
   .object({
-    allow_ips: z.array(ipAddress).default([]),
+    allow_ips: z.array(ipAddress('allow_cidrs')).default([]),
     allow_cidrs: z.array(cidr).default([]),
-    block_ips: z.array(ipAddress).default([]),
+    block_ips: z.array(ipAddress('block_cidrs')).default([]),
     block_cidrs: z.array(cidr).default([]),
     /** Python: network.require_known_host overrides the limits one; `false` is ignored (config_warning). */
     require_known_host: z.boolean().optional(),
@@ -204,7 +220,7 @@ export const ruleSchema = z
     description: z.string().optional(),
     /** As in the Python server, a rule without an action denies. */
     action: z.enum(['allow', 'deny']).default('deny'),
-    aliases: z.array(z.string().min(1)).default(['*']),
+    aliases: aliasGlobs,
     tags: z.array(z.string().min(1)).default([]),
     /** Whole-command globs (version 1; also accepted in version 2, after the argv forms of the same rule). */
     commands: z.array(z.string().min(1)).default([]),

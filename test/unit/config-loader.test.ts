@@ -333,10 +333,10 @@ const brokenCases: BrokenCase[] = [
     expected: () => 'policy.yml:5:9 rules[1].id: duplicate rule id "r1": already used by rules[0] at line 2',
   },
   {
-    name: 'override for an alias that does not exist',
-    files: { 'policy.yml': lines('overrides:', '  aliases:', '    web2:', '      max_seconds: 5') },
+    name: 'a CIDR block under block_ips',
+    files: { 'policy.yml': lines('network:', '  block_ips: ["169.254.0.0/16"]') },
     expected: () =>
-      'policy.yml:3:5 overrides.aliases.web2: unknown alias "web2": expected an alias defined in servers.yml (a typo would silently leave that host on the default limits)',
+      'policy.yml:2:15 network.block_ips[0]: expected an IPv4 or IPv6 address; a CIDR block goes under network.block_cidrs, got "169.254.0.0/16"',
   },
   {
     name: 'key_path traversal',
@@ -635,6 +635,21 @@ describe('loadConfig accepts valid configuration', () => {
     });
     const config = await loadConfig(dirs, new RecordingEmitter());
     expect(config.credentials.get('deploy')?.key_passphrase_secret).toBe('deploy-key_pass');
+  });
+
+  it('loads with a warning when overrides name an alias servers.yml does not define (as the Python server loads it)', async () => {
+    await writeConfig({ 'policy.yml': lines('overrides:', '  aliases:', '    web2:', '      max_seconds: 5') });
+    const warning = {
+      file: 'policy.yml',
+      line: 3,
+      column: 5,
+      path: 'overrides.aliases.web2',
+      message:
+        'unknown alias "web2": no host in servers.yml has it, so these overrides apply to no host (a typo leaves that host on the default limits)',
+    };
+    const emitter = new RecordingEmitter();
+    expect((await loadConfigHere(dirs, emitter)).warnings).toEqual([warning]);
+    expect((await loadConfig(dirs, emitter)).warnings).toEqual([warning]);
   });
 
   it('loads with a warning when a key file does not exist yet (it is read at connect), off-thread too', async () => {

@@ -135,6 +135,31 @@ describe('a config directory written like the Python project’s', () => {
     expect(p.decide('lab-box-1', 'echo hi')).toBe('allow:rules[0]');
   });
 
+  it('aliases: [] applies to every host, as in Python (a deny rule so written still denies)', async () => {
+    await writeFile(
+      path.join(dirs.configDir, 'policy.yml'),
+      [
+        'limits:',
+        '  deny_substrings: []',
+        '  overrides: [{ aliases: [], tags: [lab], max_seconds: 7 }]',
+        'rules:',
+        '  - action: deny',
+        '    aliases: []',
+        '    tags: ["production"]',
+        '    commands: ["systemctl restart*"]',
+        '  - action: allow',
+        '    aliases: []',
+        '    commands: ["systemctl *", "uptime"]',
+        '',
+      ].join('\n'),
+    );
+    const p = engineOf(await load());
+    expect(p.decide('prod-web-1', 'uptime')).toBe('allow:rules[1]');
+    expect(p.decide('prod-web-1', 'systemctl restart nginx')).toBe('deny:rules[0]');
+    expect(p.decide('stg-app-1', 'systemctl restart nginx')).toBe('allow:rules[1]');
+    expect(p.limits('lab-box-1')).toBe(7);
+  });
+
   it('a missing credentials.yml or policy.yml reads as empty, with a warning; every command is then denied', async () => {
     await rm(path.join(dirs.configDir, 'credentials.yml'));
     await rm(path.join(dirs.configDir, 'policy.yml'));
