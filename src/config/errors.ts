@@ -5,6 +5,12 @@
  */
 import { z } from 'zod';
 
+/**
+ * The description of keys accepted only because the Python docs show them where its server never
+ * reads them (config/schema.ts): error messages do not offer them as keys to use.
+ */
+export const UNREAD_PYTHON_KEY = 'accepted and not read, as in the Python server';
+
 export interface ConfigIssue {
   file: string;
   line?: number;
@@ -187,7 +193,8 @@ export const configErrorMap: z.core.$ZodErrorMap = (issue) => {
       return `expected ${wanted}, got ${describeValue(issue.input)}`;
     }
     case 'unrecognized_keys': {
-      const known = issue.inst instanceof z.ZodObject ? Object.keys(issue.inst.shape) : [];
+      const shape = issue.inst instanceof z.ZodObject ? (issue.inst.shape as Record<string, z.ZodType>) : {};
+      const known = Object.keys(shape).filter((k) => shape[k]?.description !== UNREAD_PYTHON_KEY);
       return known.length === 0 ? 'no keys are allowed here' : `expected one of: ${known.join(', ')}`;
     }
     default:

@@ -506,7 +506,7 @@ const WEAKENING_VALUES: readonly { key: string; weak: boolean; why: string }[] =
 function ignoredKeyWarnings(policy: ParsedFile): ConfigIssue[] {
   const warnings: ConfigIssue[] = [];
   const raw = isRecord(policy.raw) ? policy.raw : {};
-  const places: PropertyKey[][] = [['limits'], ['limits', 'default'], ['network']];
+  const places: PropertyKey[][] = [[], ['limits'], ['limits', 'default'], ['network']];
   const limits = isRecord(raw.limits) ? raw.limits : {};
   if (Array.isArray(limits.overrides)) limits.overrides.forEach((_, i) => places.push(['limits', 'overrides', i]));
   const overrides = isRecord(raw.overrides) ? raw.overrides : {};
@@ -529,6 +529,24 @@ function ignoredKeyWarnings(policy: ParsedFile): ConfigIssue[] {
         ),
       );
     }
+  }
+  // Keys the Python docs show where its server never reads them: not applied here either.
+  const unread: { place: PropertyKey[]; use: string }[] = [
+    { place: ['deny_substrings'], use: 'limits.deny_substrings' },
+    { place: ['network', 'allow'], use: 'network.allow_cidrs / allow_ips' },
+    { place: ['network', 'deny'], use: 'network.block_cidrs / block_ips' },
+  ];
+  for (const { place, use } of unread) {
+    const parent = place.length === 1 ? raw : isRecord(raw.network) ? raw.network : {};
+    const key = place[place.length - 1] as string;
+    if (!Object.hasOwn(parent, key)) continue;
+    warnings.push(
+      issueAt(
+        policy,
+        place,
+        `${place.join('.')} is not read (the Python server ignores it too), so it has no effect; to apply it, write it as ${use}`,
+      ),
+    );
   }
   return warnings;
 }

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { UNSUPPORTED_CONSTRUCTS } from '../policy/shell/ast.js';
 import { isBuiltinRuleCode } from '../policy/rule-codes.js';
+import { UNREAD_PYTHON_KEY } from './errors.js';
 
 export const ALIAS_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
 /** RFC 1123 host name: labels of letters, digits and hyphens, dots between, 253 chars max. */
@@ -210,6 +211,12 @@ export const networkSchema = z
     dns_max_per_second: z.number().positive().default(10),
     /** Seconds a resolved address list is reused. */
     dns_cache_ttl: z.number().nonnegative().default(60),
+    /**
+     * Shown in the Python project's README (`allow: [CIDR…]`, `deny: [CIDR…]`) but never read
+     * by its server: accepted, not applied, a config_warning each (config/load.ts).
+     */
+    allow: z.unknown().optional().describe(UNREAD_PYTHON_KEY),
+    deny: z.unknown().optional().describe(UNREAD_PYTHON_KEY),
   })
   .strict();
 
@@ -327,6 +334,13 @@ export const policyFileSchema = z
      */
     version: z.union([z.literal(1), z.literal(2)], { message: 'expected 1 or 2' }).default(1),
     known_hosts_path: unsetWhenEmpty(z.string().min(1)),
+    /**
+     * Written at the top level in the Python project's README and FAQ, where its server never
+     * reads them: accepted, not applied (as there), a config_warning each (config/load.ts).
+     */
+    deny_substrings: z.array(z.string()).optional().describe(UNREAD_PYTHON_KEY),
+    host_key_auto_add: z.boolean().optional().describe(UNREAD_PYTHON_KEY),
+    require_known_host: z.boolean().optional().describe(UNREAD_PYTHON_KEY),
     limits: limitsSchema.default(() => ({ deny_substrings: [...DEFAULT_DENY_SUBSTRINGS] })),
     network: networkSchema.default({
       allow_ips: [],

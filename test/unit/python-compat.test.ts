@@ -135,6 +135,38 @@ describe('a config directory written like the Python project’s', () => {
     expect(p.decide('lab-box-1', 'echo hi')).toBe('allow:rules[0]');
   });
 
+  it('keys the Python docs show where its server never reads them load, are not applied, and say so', async () => {
+    await writeFile(
+      path.join(dirs.configDir, 'policy.yml'),
+      [
+        'host_key_auto_add: true',
+        'require_known_host: false',
+        'deny_substrings: ["uptime"]',
+        'network:',
+        '  allow: ["10.0.0.0/8"]',
+        '  deny: ["0.0.0.0/0"]',
+        'rules:',
+        '  - action: allow',
+        '    commands: ["uptime"]',
+        '',
+      ].join('\n'),
+    );
+    const config = await load();
+    expect(config.warnings.map((w) => `${w.line} ${w.path}`)).toEqual([
+      '1 host_key_auto_add',
+      '2 require_known_host',
+      '3 deny_substrings',
+      '5 network.allow',
+      '6 network.deny',
+    ]);
+    expect(config.warnings[2]!.message).toContain('write it as limits.deny_substrings');
+    // Not applied, as in Python: the built-in list is in force, the address is not blocked.
+    const p = engineOf(config);
+    expect(p.decide('prod-web-1', 'uptime')).toBe('allow:rules[0]');
+    expect(config.policy.limits.deny_substrings).toEqual(DEFAULT_DENY_SUBSTRINGS);
+    expect(config.policy.network.block_cidrs).toEqual([]);
+  });
+
   it('aliases: [] applies to every host, as in Python (a deny rule so written still denies)', async () => {
     await writeFile(
       path.join(dirs.configDir, 'policy.yml'),
