@@ -3,7 +3,8 @@
  * whose wildcard stands where a program name would be — since a wildcard never admits a
  * program run by another command, such a rule admits less than it seems to.
  */
-import type { PolicyFile } from '../config/schema.js';
+import { BlockList, isIP } from 'node:net';
+import type { NetworkConfig, PolicyFile } from '../config/schema.js';
 import { effectsOf } from './programs/index.js';
 import type { Arg } from './programs/types.js';
 import { pythonOrderWarnings } from './rule-order.js';
@@ -49,5 +50,44 @@ export function lintPolicy(policy: PolicyFile): string[] {
     }
   });
   warnings.push(...pythonOrderWarnings(policy));
+  warnings.push(...shadowedAllowWarnings(policy.network));
+  return warnings;
+}
+
+/** A CIDR (or a single address, as /32 or /128) as BlockList wants it. */
+function subnetOf(entry: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } {
+  const [address = '', bits] = entry.split('/');
+  const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+  return { address, prefix: bits === undefined ? (family === 'ipv6' ? 128 : 32) : Number(bits), family };
+}
+
+/**
+ * Allow entries a block entry swallows whole: blocks win, so they can never admit anything (a
+ * cookbook pairing `block_cidrs: [0.0.0.0/0]` with `allow_cidrs: [10.0.0.0/8]` blocks every
+ * address, in the Python server too).
+ */
+function shadowedAllowWarnings(network: NetworkConfig): string[] {
+  const warnings: string[] = [];
+  const blocks = [...network.block_ips, ...network.block_cidrs].map((entry) => {
+    const subnet = subnetOf(entry);
+    const list = new BlockList();
+    list.addSubnet(subnet.address, subnet.prefix, subnet.family);
+    return { entry, prefix: subnet.prefix, family: subnet.family, list };
+  });
+  for (const [key, entries] of [
+    ['allow_ips', network.allow_ips],
+    ['allow_cidrs', network.allow_cidrs],
+  ] as const) {
+    for (const entry of entries) {
+      const allow = subnetOf(entry);
+      const block = blocks.find(
+        (b) => b.family === allow.family && b.prefix <= allow.prefix && b.list.check(allow.address, allow.family),
+      );
+      if (block)
+        warnings.push(
+          `network.${key} ${entry} can never admit an address: ${block.entry} in network.block_${block.entry.includes('/') ? 'cidrs' : 'ips'} covers it, and blocks win over allow lists`,
+        );
+    }
+  }
   return warnings;
 }

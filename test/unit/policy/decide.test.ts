@@ -471,6 +471,28 @@ describe('policy.yml rule keys', () => {
 }); // prettier-ignore
 
 describe('lintPolicy (check)', () => {
+  it('names allow entries that a block entry covers whole (blocks win, so they never admit)', () => {
+    const warnings = lintPolicy(
+      policyFileSchema.parse({
+        network: {
+          block_cidrs: ['0.0.0.0/0', 'fd00::/8'],
+          block_ips: ['192.168.1.9'],
+          allow_cidrs: ['10.0.0.0/8', 'fd00:1::/32', '2001:db8::/32'],
+          allow_ips: ['192.168.1.9', '::1'],
+        },
+      }),
+    ).filter((w) => w.startsWith('network.'));
+    expect(warnings).toEqual([
+      'network.allow_ips 192.168.1.9 can never admit an address: 192.168.1.9 in network.block_ips covers it, and blocks win over allow lists',
+      'network.allow_cidrs 10.0.0.0/8 can never admit an address: 0.0.0.0/0 in network.block_cidrs covers it, and blocks win over allow lists',
+      'network.allow_cidrs fd00:1::/32 can never admit an address: fd00::/8 in network.block_cidrs covers it, and blocks win over allow lists',
+    ]);
+    // A block inside an allow range leaves the rest of it: no warning.
+    expect(
+      lintPolicy(policyFileSchema.parse({ network: { block_cidrs: ['10.1.0.0/16'], allow_cidrs: ['10.0.0.0/8'] } })),
+    ).toEqual([]);
+  });
+
   it('warns about wildcards where a program would be, and about unchecked rules', () => {
     const warnings = lintPolicy(
       policyFileSchema.parse({
