@@ -144,6 +144,8 @@ export function decide(policy: CompiledPolicy, target: PolicyTarget, command: st
 
   const denial = denyChecks(ctx, command, sent, segments);
   if (denial !== undefined) return denial;
+  const setThenRead = variableSetAndExpanded(ctx.nodes);
+  if (setThenRead !== undefined) return denied('unsupported_syntax:assignment', setThenRead, segments);
 
   const admitting: string[] = [];
   const programs: string[] = [];
@@ -514,7 +516,13 @@ function printRewritten(script: Script, rewrites: Rewrites): string {
   });
 }
 
-/** The texts deny checks look at for one node: as printed, quote-removed, program by basename, `..` resolved. */
+/** `$IFS` / `${IFS}` as the quote-removed text shows them (IFS itself can never be set: CODE_VARIABLES). */
+const IFS_EXPANSION = /\$(?:IFS\b|\{IFS\})/g;
+
+/**
+ * The texts deny checks look at for one node: as printed, quote-removed, program by basename,
+ * `..` resolved, and `$IFS` read as the blank it splits on (`rm -rf${IFS}/` is `rm -rf /`).
+ */
 function denyForms(node: Node): string[] {
   const forms = new Set([node.words.join(' '), node.plain]);
   // Without its assignments too: `FOO=1 rm x` is `rm x` to a deny rule.
@@ -523,9 +531,69 @@ function denyForms(node: Node): string[] {
   const base = program.includes('/') ? program.slice(program.lastIndexOf('/') + 1) : program;
   for (const form of [...forms]) {
     if (base !== program) forms.add(form.replace(program, base));
-    if (hasDotDot(form)) forms.add(form.split(' ').map(resolveDotDot).join(' '));
+    if (IFS_EXPANSION.test(form)) forms.add(form.replace(IFS_EXPANSION, ' '));
+    IFS_EXPANSION.lastIndex = 0;
   }
+  for (const form of [...forms]) if (hasDotDot(form)) forms.add(form.split(' ').map(resolveDotDot).join(' '));
   return [...forms];
+}
+
+/** Builtins that set the variables named by their operands (`export X=…`, `read X`, …). */
+const DECLARING = new Set(['export', 'declare', 'typeset', 'readonly', 'local']);
+const NAME_AT_START = /^[A-Za-z_][A-Za-z0-9_]*/;
+const EXPANDED_NAME = /\$\{?([A-Za-z_][A-Za-z0-9_]*)/g;
+
+/** Variables a node sets for what runs after it (or, as a prefix assignment, in its children). */
+function variablesSet(node: Node): string[] {
+  const names = node.plainWords.slice(0, node.programIndex).map((w) => NAME_AT_START.exec(w)?.[0] ?? '');
+  const [program, ...args] = node.argv;
+  const operands = args.filter((a) => !a.value.startsWith('-'));
+  switch (program?.value) {
+    case 'cd':
+    case 'pushd':
+    case 'popd':
+      names.push('PWD', 'OLDPWD');
+      break;
+    case 'read':
+    case 'mapfile':
+    case 'readarray':
+      names.push(...operands.map((a) => NAME_AT_START.exec(a.value)?.[0] ?? ''), 'REPLY', 'MAPFILE');
+      break;
+    case 'getopts':
+      names.push(...operands.slice(1, 2).map((a) => a.value), 'OPTARG', 'OPTIND');
+      break;
+    case 'printf': {
+      const v = args.findIndex((a) => a.value === '-v');
+      if (v >= 0) names.push(NAME_AT_START.exec(args[v + 1]?.value ?? '')?.[0] ?? '');
+      break;
+    }
+    default:
+      if (DECLARING.has(program?.value ?? ''))
+        names.push(...operands.filter((a) => a.value.includes('=')).map((a) => NAME_AT_START.exec(a.value)?.[0] ?? ''));
+  }
+  return names.filter((n) => n !== '');
+}
+
+/**
+ * A variable the command line sets and also expands: the policy checks words whose expansions
+ * it cannot know, and here their value is the client's own text, chosen past the checks
+ * (`export X=' /'; rm -rf$X`). Refused, whatever the order (a nested shell sees exports too).
+ */
+function variableSetAndExpanded(nodes: Node[]): string | undefined {
+  const set = new Map<string, Node>();
+  for (const node of nodes) for (const name of variablesSet(node)) if (!set.has(name)) set.set(name, node);
+  if (set.size === 0) return undefined;
+  for (const node of nodes) {
+    for (const arg of [...node.argv, ...node.redirWrites]) {
+      if (arg.exact) continue;
+      for (const [, name] of arg.value.matchAll(EXPANDED_NAME)) {
+        const setter = name === undefined ? undefined : set.get(name);
+        if (setter === undefined) continue;
+        return `'${node.words.join(' ')}' expands $${name}, which '${setter.words.join(' ')}' in the same command line sets: the policy cannot know what that expansion runs. Run the commands separately, with the value written out.`;
+      }
+    }
+  }
+  return undefined;
 }
 
 function denyChecks(ctx: Context, command: string, sent: string, segments: string[]): PolicyDecision | undefined {

@@ -49,6 +49,20 @@ export const payload: fc.Arbitrary<string> = fc.oneof(
     '/bin//rm -rf /',
   ),
   fc.constantFrom('reboot', 'rm -rf /').map((p) => p.replace(/ /g, '${IFS}')),
+  // Part of the payload in a variable the same line sets, then expanded where it counts.
+  fc
+    .tuple(
+      fc.constantFrom(
+        "export V=' /';",
+        "export V=' /' &&",
+        "declare -x V=' /';",
+        "typeset V=' /';",
+        "readonly V=' /';",
+      ),
+      fc.constantFrom('rm -rf$V', 'rm -rf${V}', "sh -c 'rm -rf$V'"),
+    )
+    .map(([set, use]) => `${set} ${use}`),
+  fc.constantFrom("printf -v V ' /'; rm -rf$V", "V=' /' sh -c 'rm -rf$V'", 'cd /; rm -rf $PWD', 'read V; rm -rf $V'),
 );
 
 /** Places a payload where sh would still run it. */

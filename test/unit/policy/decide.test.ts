@@ -122,7 +122,10 @@ const rows: Row[] = [
   ['escaped n\\c', dev, 'n\\c evil 1', false, 'deny_substrings', true],
   ['second command obfuscated', dev, 'ls; r""eboot', false, 'deny_substrings', true],
   ['reboot hidden in sh -c', dev, "sh -c 're''boot'", false, 'deny_substrings', true],
-  ['${IFS} makes the program name computed', dev, 'rm${IFS}-rf${IFS}/', false, 'unknown_program', false],
+  ['${IFS} read as the blank it splits on', dev, 'rm${IFS}-rf${IFS}/', false, 'deny_substrings', true],
+  ['${IFS} inside an argument', dev, "rm -rf${IFS}'/'", false, 'deny_substrings', true],
+  ['$IFS with an uppercase program', dev, 'RM -rf$IFS/ &', false, 'deny_substrings', true],
+  ['${IFS} makes the program name computed', dev, 'l${IFS}s', false, 'unknown_program', false],
   ['brace expansion', dev, '{rm,-rf,/}', false, 'unsupported_syntax:brace_expansion', false],
   ["ANSI-C $'…'", dev, "$'\\x72\\x6d' -rf /", false, 'unsupported_syntax:ansi_c_quoting', false],
   ['positional parameters', dev, 'rm -rf $1/', false, 'unsupported_syntax:parameter_expansion', false],
@@ -469,6 +472,33 @@ describe('policy.yml rule keys', () => {
     expect(policyFileSchema.safeParse({ rules: [{ action: 'allow', commands: ['x'], allow_syntax: ['eval'] }] }).success).toBe(false);
   });
 }); // prettier-ignore
+
+describe('a variable the command line sets and expands', () => {
+  // Allows every command: only this check stands between the payload and the host.
+  const open = new PolicyEngine(
+    policyFileSchema.parse({
+      limits: { deny_substrings: ['rm -rf /'] },
+      rules: [{ name: 'anything', action: 'allow', commands: ['*'] }],
+    }),
+  );
+  const target = { alias: 'dev-1', tags: [] };
+  it.each([
+    ["export X=' /'; rm -rf$X", '$X'],
+    ["export X=' /'; sh -c 'rm -rf$X'", '$X'],
+    ["X=' /' sh -c 'rm -rf$X'", '$X'],
+    ['read X; rm -rf $X', '$X'],
+    ['cd /; rm -rf $PWD', '$PWD'],
+    ["printf -v X ' /'; rm -rf$X", '$X'],
+    ['declare -x X=/ && echo $X', '$X'],
+  ])("%s is refused: its value is the client's own text, past the checks", (command, name) => {
+    const d = open.decide(target, command);
+    expect({ allowed: d.allowed, rule: d.rule }).toEqual({ allowed: false, rule: 'unsupported_syntax:assignment' });
+    expect(d.reason).toContain(`expands ${name}`);
+  });
+  it.each(['export LANG=C; uptime', 'echo $HOME', 'cd /tmp && ls', 'read X'])('%s is not concerned', (command) => {
+    expect(open.decide(target, command).allowed).toBe(true);
+  });
+});
 
 describe('lintPolicy (check)', () => {
   it('names allow entries that a block entry covers whole (blocks win, so they never admit)', () => {
