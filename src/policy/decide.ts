@@ -596,9 +596,29 @@ function variableSetAndExpanded(nodes: Node[]): string | undefined {
   return undefined;
 }
 
+/**
+ * A command whose trailing arguments come from xargs' input (`… | xargs rm -f`) can become any
+ * command of its program: when a deny pattern names that program, the input may complete it
+ * (`echo / | xargs rm -rf` runs `rm -rf /`), so the pattern is taken to match.
+ */
+function inputMayComplete(node: Node, pattern: string): boolean {
+  if (!node.fromInput || node.argv.at(-1)?.value !== '…') return false;
+  const first = pattern.trim().split(/\s+/, 1)[0]?.toLowerCase() ?? '';
+  if (first === '') return false;
+  const program = node.argv[0]?.value ?? '';
+  const base = program.slice(program.lastIndexOf('/') + 1).toLowerCase();
+  return /[*?[]/.test(first) || first === base;
+}
+
+function inputReason(node: Node, what: string): string {
+  return `'${node.words.join(' ')}'${node.via ? ` (run by ${node.via})` : ''} takes further arguments from its input, which can complete ${what}; name the arguments instead of feeding them.`;
+}
+
 function denyChecks(ctx: Context, command: string, sent: string, segments: string[]): PolicyDecision | undefined {
   const { policy, target } = ctx;
   const formsByNode = ctx.nodes.map(denyForms);
+  // A pattern xargs' input may complete: refused, after every pattern that plainly matches.
+  let completable: PolicyDecision | undefined;
   for (const deny of denySubstringsFor(policy, target)) {
     // `shown` is the printed (quoted) text: reasons are redacted as text, and a quote-removed
     // form would split a quoted secret with spaces.
@@ -611,7 +631,12 @@ function denyChecks(ctx: Context, command: string, sent: string, segments: strin
       }
     }
     if (found === undefined && deny.matches(sent)) found = { form: sent, shown: sent };
-    if (found === undefined) continue;
+    if (found === undefined) {
+      const fed = ctx.nodes.find((n) => inputMayComplete(n, deny.pattern));
+      if (fed !== undefined && completable === undefined)
+        completable = denied('deny_substrings', inputReason(fed, `the denied pattern '${deny.pattern}'`), segments);
+      continue;
+    }
     return {
       ...denied(
         'deny_substrings',
@@ -651,9 +676,16 @@ function denyChecks(ctx: Context, command: string, sent: string, segments: strin
               },
             };
       }
+      const completed = rule.commands.find((g) => inputMayComplete(node, g.pattern));
+      if (completed !== undefined && completable === undefined)
+        completable = denied(
+          { rule: rule.name },
+          inputReason(node, `the deny pattern '${completed.pattern}' of rule '${rule.name}'`),
+          segments,
+        );
     }
   }
-  return undefined;
+  return completable;
 }
 
 /** What the first matching rule of a version 2 policy says about one command. */

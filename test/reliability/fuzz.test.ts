@@ -55,7 +55,11 @@ const DENY = ['rm -rf /', 'reboot', 'mkfs ', 'shutdown', 'dd if=/dev/zero'];
 const ALLOW_ALL = new PolicyEngine(
   policyFileSchema.parse({
     limits: { deny_substrings: DENY },
-    rules: [{ name: 'anything', action: 'allow', commands: ['*'] }],
+    rules: [
+      { name: 'anything', action: 'allow', commands: ['*'] },
+      // Programs fed by xargs, named literally (a wildcard never admits a program).
+      { name: 'fed', action: 'allow', commands: ['xargs rm *', 'xargs -r rm *', 'xargs reboot*'] },
+    ],
   }),
 );
 /** The same payloads must also be caught by deny rules alone (no deny_substrings). */
@@ -68,6 +72,7 @@ const DENY_RULES_ONLY = new PolicyEngine(
         commands: ['reboot*', 'shutdown *', 'rm -rf *', 'mkfs*', 'dd *'],
       },
       { name: 'anything', action: 'allow', commands: ['*'] },
+      { name: 'fed', action: 'allow', commands: ['xargs rm *', 'xargs -r rm *', 'xargs reboot*'] },
     ],
   }),
 );

@@ -63,6 +63,13 @@ export const payload: fc.Arbitrary<string> = fc.oneof(
     )
     .map(([set, use]) => `${set} ${use}`),
   fc.constantFrom("printf -v V ' /'; rm -rf$V", "V=' /' sh -c 'rm -rf$V'", 'cd /; rm -rf $PWD', 'read V; rm -rf $V'),
+  // The rest of the payload as xargs' input.
+  fc.constantFrom(
+    'echo / | xargs rm -rf',
+    'echo -rf / | xargs rm',
+    'echo now | xargs reboot',
+    'echo / | xargs -r rm -rf',
+  ),
 );
 
 /** Places a payload where sh would still run it. */

@@ -145,6 +145,7 @@ const rows: Row[] = [
   ['su --command= attached is not read', dev, "su --command='rm -r /tmp/x' root", false, 'default_deny', false],
   ['deny rule through find -exec', dev, 'find /tmp -exec rm {} +', false, 'no-rm', true],
   ['deny rule through xargs', dev, 'ls | xargs rm', false, 'no-rm', true],
+  ['xargs input completing a deny substring', dev, 'echo if=/dev/zero | xargs dd', false, 'deny_substrings', false],
   ['alias-scoped deny beats allow', web, 'sleep 5', false, 'prod-no-sleep', false],
   ['alias-scoped deny does not apply elsewhere', dev, 'sleep 5', true, 'read-only', false],
   ['tag-scoped deny', web, 'systemctl stop nginx', false, 'web-no-stop', false],
