@@ -7,6 +7,7 @@
 import { baseName, opaque, write } from './args.js';
 import { awk } from './awk.js';
 import { BUILTINS } from './builtins.js';
+import { CODE_RUNNERS } from './code-runners.js';
 import { CONTAINERS } from './containers.js';
 import { env } from './env.js';
 import { find } from './find.js';
@@ -40,6 +41,7 @@ const busybox: ProgramAnalyser = (argv) => {
 
 const TABLE: ReadonlyMap<string, ProgramAnalyser> = new Map(
   Object.entries({
+    ...CODE_RUNNERS,
     ...WRAPPERS,
     ...PRIVILEGE,
     ...SHELLS,

@@ -116,6 +116,7 @@ const openssl: ProgramAnalyser = (argv) => {
     if (OPENSSL_EXEC.has(name)) effects.push(exec(`openssl -${name}`));
   });
   if (argv[1]?.value === 'ca') effects.push(write('openssl ca updates its database'));
+  if (argv[1]?.value === 'engine') effects.push(exec('openssl engine loads engines'));
   return effects;
 };
 
