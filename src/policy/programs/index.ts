@@ -13,6 +13,7 @@ import { env } from './env.js';
 import { find } from './find.js';
 import { flock } from './flock.js';
 import { git } from './git.js';
+import { IN_PLACE } from './in-place.js';
 import { INTERPRETERS } from './interpreters.js';
 import { ip } from './ip.js';
 import { OPTION_TABLE } from './options-table.js';
@@ -42,6 +43,7 @@ const busybox: ProgramAnalyser = (argv) => {
 const TABLE: ReadonlyMap<string, ProgramAnalyser> = new Map(
   Object.entries({
     ...CODE_RUNNERS,
+    ...IN_PLACE,
     ...WRAPPERS,
     ...PRIVILEGE,
     ...SHELLS,

@@ -2,7 +2,8 @@
  * Programs that run code by design (src/policy/programs/code-runners.ts): a rule naming the
  * program with a wildcard admits its read-only uses, and refuses the ones that run what the
  * policy cannot see unless the rule says allow_exec (GTFOBins' shell, command and library-load
- * entries among them).
+ * entries among them), and programs usually allowed to read that change files or the system
+ * in place (src/policy/programs/in-place.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { policyFileSchema } from '../../../src/config/schema.js';
@@ -62,6 +63,16 @@ const refused: [string, string][] = [
   ['unzip x.zip', 'write_denied'],
   ['7z x x.7z', 'write_denied'],
   ['cpio -idv', 'write_denied'],
+  // Changed in place: the write_paths of the rule (/tmp/*) do not cover these.
+  ['gzip /var/log/syslog.1', 'write_denied'],
+  ['gunzip /var/log/x.gz', 'write_denied'],
+  ['sysctl vm.swappiness=1', 'write_denied'],
+  ['sysctl -w kernel.panic=1', 'write_denied'],
+  ['date -s 2020-01-01', 'write_denied'],
+  ['date 010112002020', 'write_denied'],
+  ['hwclock --systohc', 'write_denied'],
+  ['hostname evil', 'write_denied'],
+  ['dmesg -C', 'write_denied'],
 ];
 
 const plain = [
@@ -93,6 +104,16 @@ const plain = [
   'unzip -l x.zip',
   '7z l x.7z',
   'cpio -o',
+  'gzip -dc /var/log/x.gz',
+  'gzip -l /var/log/x.gz',
+  'gzip /tmp/x',
+  'sysctl -a',
+  'sysctl kernel.hostname',
+  'date +%s',
+  "date -d '2 days ago' +%F",
+  'hwclock -r',
+  'hostname -f',
+  'dmesg -T',
 ];
 
 describe('programs that run code by design', () => {
