@@ -235,6 +235,29 @@ const rpm: ProgramAnalyser = (argv) =>
     ? [exec('rpm runs package scriptlets')]
     : [];
 
+/** Modes of ssh-keygen that only read (fingerprints, public keys, lookups, conversions to stdout). */
+const SSH_KEYGEN_READS = /^-[A-Za-z]*[lyFBLQreiD]/;
+
+/**
+ * ssh-keygen writes in every other mode: a new key pair (`-f FILE` and FILE.pub, else under
+ * ~/.ssh), a changed passphrase or comment (`-p`, `-c`), a hashed or edited known_hosts (`-H`,
+ * `-R`), a certificate (`-s`).
+ */
+function sshKeygenWrites(argv: readonly Arg[]): Effect[] {
+  if (argv.length === 1 || onlyInformational(argv))
+    return argv.length === 1 ? [write('ssh-keygen creates a key pair')] : [];
+  if (argv.slice(1).some((a) => SSH_KEYGEN_READS.test(a.value) && !a.value.startsWith('--'))) return [];
+  const f = argv.findIndex((a, i) => i > 0 && a.value === '-f');
+  const file = f > 0 ? argv[f + 1] : undefined;
+  if (file === undefined) return [write('ssh-keygen writes key files')];
+  return file.exact
+    ? [
+        write('ssh-keygen writes key files', file),
+        write('ssh-keygen writes key files', { ...file, value: `${file.value}.pub` }),
+      ]
+    : [write('ssh-keygen writes key files', file)];
+}
+
 export const CODE_RUNNERS: Record<string, ProgramAnalyser> = {
   ...Object.fromEntries(
     [
@@ -297,7 +320,7 @@ export const CODE_RUNNERS: Record<string, ProgramAnalyser> = {
   sqlite: sqlite,
   ...Object.fromEntries(['gcc', 'g++', 'cc', 'c++', 'clang', 'clang++'].map((n) => [n, compiler(n)])),
   // A PKCS#11 or FIDO provider is a shared library loaded into the process.
-  'ssh-keygen': withOptions('ssh-keygen', ['-D', '-w']),
+  'ssh-keygen': withOptions('ssh-keygen', ['-D', '-w'], sshKeygenWrites),
   'ssh-add': withOptions('ssh-add', ['-s', '-S']),
   nano: withOptions('nano', ['-s', '--speller']),
   unzip,

@@ -73,6 +73,8 @@ const refused: [string, string][] = [
   ['hwclock --systohc', 'write_denied'],
   ['hostname evil', 'write_denied'],
   ['dmesg -C', 'write_denied'],
+  ["ssh-keygen -t ed25519 -f /etc/ssh/evil -N ''", 'write_denied'],
+  ['ssh-keygen -R web1', 'write_denied'],
 ];
 
 const plain = [
@@ -114,6 +116,9 @@ const plain = [
   'hwclock -r',
   'hostname -f',
   'dmesg -T',
+  "ssh-keygen -t ed25519 -f /tmp/k -N ''",
+  'ssh-keygen -y -f /tmp/k',
+  'ssh-keygen -F web1',
 ];
 
 describe('programs that run code by design', () => {
