@@ -174,6 +174,10 @@ const sevenZip: ProgramAnalyser = (argv) => {
   return ['l', 't', 'i', 'h', 'b'].includes(command.value) ? [] : [write(`7z ${command.value} writes files`)];
 };
 const cpio: ProgramAnalyser = (argv) =>
+  argv.some((a) => a.value === '--rsh-command' || a.value.startsWith('--rsh-command='))
+    ? [exec('cpio --rsh-command runs a program')]
+    : cpioWrites(argv);
+const cpioWrites: ProgramAnalyser = (argv) =>
   argv.slice(1).some((a) => /^-[a-zA-Z]*[ip]/.test(a.value) || a.value === '--extract' || a.value === '--pass-through')
     ? [write('cpio extracts files')]
     : [];
@@ -193,6 +197,22 @@ const PKG_RUNS = new Set([
   'install', 'in', 'add', 'remove', 'rm', 'erase', 'del', 'purge', 'upgrade', 'up', 'update', 'reinstall', 'downgrade',
   'distro-sync', 'dist-upgrade', 'dup', 'autoremove', 'localinstall', 'groupinstall', 'swap', 'fix', 'patch',
 ]); // prettier-ignore
+const ZYPPER_PLAIN = new Set([
+  'search', 'se', 'info', 'if', 'list-updates', 'lu', 'repos', 'lr', 'packages', 'pa', 'patches', 'products', 'pd',
+  'patterns', 'pt', 'locks', 'll', 'services', 'ls', 'help', 'what-provides', 'wp', 'search-packages',
+]); // prettier-ignore
+const BUNDLE_PLAIN = new Set([
+  'list',
+  'info',
+  'outdated',
+  'show',
+  'version',
+  'help',
+  'config',
+  'check',
+  'platform',
+  'licenses',
+]);
 const CARGO_PLAIN = new Set([
   'version',
   'help',
@@ -230,9 +250,11 @@ const rpm: ProgramAnalyser = (argv) =>
     .some(
       (a) =>
         (/^-[iUFe]/.test(a.value) && !a.value.startsWith('--')) ||
-        ['--install', '--upgrade', '--freshen', '--erase', '--reinstall'].includes(a.value),
+        ['--install', '--upgrade', '--freshen', '--erase', '--reinstall', '--eval', '-E', '--pipe'].includes(
+          a.value.split('=')[0]!,
+        ),
     )
-    ? [exec('rpm runs package scriptlets')]
+    ? [exec('rpm runs package scriptlets, macros (--eval) or a pipe command')]
     : [];
 
 /** Modes of ssh-keygen that only read (fingerprints, public keys, lookups, conversions to stdout). */
@@ -257,6 +279,14 @@ function sshKeygenWrites(argv: readonly Arg[]): Effect[] {
       ]
     : [write('ssh-keygen writes key files', file)];
 }
+
+/** pip's `--editor CMD` (config edit) runs CMD. */
+const withEditor =
+  (name: string, inner: ProgramAnalyser): ProgramAnalyser =>
+  (argv) =>
+    argv.some((a) => a.value === '--editor' || a.value.startsWith('--editor='))
+      ? [...inner(argv), exec(`${name} --editor runs a program`)]
+      : inner(argv);
 
 export const CODE_RUNNERS: Record<string, ProgramAnalyser> = {
   ...Object.fromEntries(
@@ -298,27 +328,25 @@ export const CODE_RUNNERS: Record<string, ProgramAnalyser> = {
   bun: unlessSubcommand('bun', NPM_PLAIN),
   cargo: unlessSubcommand('cargo', CARGO_PLAIN),
   go: unlessSubcommand('go', GO_PLAIN),
-  bundle: unlessSubcommand(
-    'bundle',
-    new Set(['list', 'info', 'outdated', 'show', 'version', 'help', 'config', 'check', 'platform', 'licenses']),
-    'runs',
+  bundle: unlessSubcommand('bundle', BUNDLE_PLAIN, 'runs'),
+  bundler: unlessSubcommand('bundler', BUNDLE_PLAIN, 'runs'),
+  ...Object.fromEntries(
+    ['pip', 'pip3', 'pipx', 'uv'].map((n) => [n, withEditor(n, whenSubcommand(n, PIP_RUNS, PIP_WRITES))]),
   ),
-  ...Object.fromEntries(['pip', 'pip3', 'pipx', 'uv'].map((n) => [n, whenSubcommand(n, PIP_RUNS, PIP_WRITES)])),
   ...Object.fromEntries(['apt', 'apt-get', 'aptitude'].map((n) => [n, whenSubcommand(n, APT_RUNS, APT_WRITES, true)])),
   ...Object.fromEntries(
-    ['yum', 'dnf', 'microdnf', 'zypper', 'apk', 'pacman', 'snap', 'flatpak', 'brew'].map((n) => [
-      n,
-      whenSubcommand(n, PKG_RUNS),
-    ]),
+    ['yum', 'dnf', 'microdnf', 'apk', 'pacman', 'snap', 'flatpak', 'brew'].map((n) => [n, whenSubcommand(n, PKG_RUNS)]),
   ),
   dpkg,
   rpm,
+  // zypper runs zypper-SUBCOMMAND from its commands directory for any subcommand it lacks.
+  zypper: unlessSubcommand('zypper', ZYPPER_PLAIN),
   mysql: sqlClient('mysql', ['-e', '--execute'], /\\!|^\s*system\b|\n\s*system\b/im),
   mariadb: sqlClient('mariadb', ['-e', '--execute'], /\\!|^\s*system\b|\n\s*system\b/im),
   psql: sqlClient('psql', ['-c', '--command'], /\\!|\\o|\\copy|\bprogram\b/i),
   sqlite3: sqlite,
   sqlite: sqlite,
-  ...Object.fromEntries(['gcc', 'g++', 'cc', 'c++', 'clang', 'clang++'].map((n) => [n, compiler(n)])),
+  ...Object.fromEntries(['gcc', 'g++', 'cc', 'c++', 'c89', 'c99', 'clang', 'clang++'].map((n) => [n, compiler(n)])),
   // A PKCS#11 or FIDO provider is a shared library loaded into the process.
   'ssh-keygen': withOptions('ssh-keygen', ['-D', '-w'], sshKeygenWrites),
   'ssh-add': withOptions('ssh-add', ['-s', '-S']),

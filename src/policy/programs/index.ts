@@ -10,6 +10,7 @@ import { BUILTINS } from './builtins.js';
 import { CODE_RUNNERS } from './code-runners.js';
 import { CONTAINERS } from './containers.js';
 import { env } from './env.js';
+import { ESCAPE_TABLE } from './escapes.js';
 import { find } from './find.js';
 import { flock } from './flock.js';
 import { git } from './git.js';
@@ -42,6 +43,7 @@ const busybox: ProgramAnalyser = (argv) => {
 
 const TABLE: ReadonlyMap<string, ProgramAnalyser> = new Map(
   Object.entries({
+    ...ESCAPE_TABLE,
     ...CODE_RUNNERS,
     ...IN_PLACE,
     ...WRAPPERS,

@@ -145,8 +145,10 @@ const CURL = tableAnalyser({
     '--telnet-option,-t= --upload-file,-T= --user,-u= --proxy-user,-U= --write-out,-w= --proxy,-x= ' +
     '--request,-X= --speed-limit,-Y= --speed-time,-y= --time-cond,-z= --url= --connect-timeout= ' +
     '--retry= --cacert= --capath= --key= --resolve= --connect-to= --limit-rate= --interface= ' +
-    '--netrc-file= --unix-socket= --proto= --proto-redir= --variable= --expand-url= --etag-compare=',
+    '--netrc-file= --unix-socket= --proto= --proto-redir= --variable= --expand-url= --etag-compare= --engine=',
   rules: {
+    // An OpenSSL engine is a shared library loaded into curl.
+    '--engine': 'exec',
     '--output': 'write',
     '--remote-name': 'writes',
     '--remote-name-all': 'writes',
@@ -346,6 +348,10 @@ const SCRIPT = tableAnalyser({
   },
 });
 
+const SYSTEMCTL_LOADS = new Set([
+  'link', 'enable', 'reenable', 'start', 'restart', 'try-restart', 'reload-or-restart', 'try-reload-or-restart', 'preset',
+]); // prettier-ignore
+
 export const OPTION_TABLE: Record<string, ProgramAnalyser> = {
   sort: SORT,
   rsync: RSYNC,
@@ -367,5 +373,15 @@ export const OPTION_TABLE: Record<string, ProgramAnalyser> = {
   dd: DD,
   journalctl: JOURNALCTL,
   script: SCRIPT,
-  systemctl: () => [],
+  // A unit given by path to a command that loads it (`systemctl link /tmp/x.service`,
+  // `enable --now ./x.service`) runs its code; `edit` runs an editor.
+  systemctl: (argv) => {
+    const operands = argv.slice(1).filter((a) => !a.value.startsWith('-'));
+    const verb = operands[0]?.value ?? '';
+    if (verb === 'edit') return [exec('systemctl edit runs an editor')];
+    if (!SYSTEMCTL_LOADS.has(verb)) return [];
+    return operands.slice(1).some((a) => !a.exact || a.value.includes('/'))
+      ? [exec(`systemctl ${verb} with a unit file by path`)]
+      : [];
+  },
 };

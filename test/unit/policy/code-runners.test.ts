@@ -75,6 +75,26 @@ const refused: [string, string][] = [
   ['dmesg -C', 'write_denied'],
   ["ssh-keygen -t ed25519 -f /etc/ssh/evil -N ''", 'write_denied'],
   ['ssh-keygen -R web1', 'write_denied'],
+  // Ways out GTFOBins lists (src/policy/programs/escapes.ts), with a payload of our own.
+  ['cpulimit -l 50 -f -- touch /etc/x', 'default_deny'],
+  ['valgrind -q touch /etc/x', 'default_deny'],
+  ['setarch -3 touch /etc/x', 'exec_option'],
+  ['nc -e /bin/sh 127.0.0.1 4444', 'exec_option'],
+  ["socat - 'exec:touch /etc/x'", 'exec_option'],
+  ["openvpn --dev null --script-security 2 --up 'touch /etc/x'", 'exec_option'],
+  ["tex --shell-escape '\\write18{touch /etc/x}'", 'exec_option'],
+  ['run-parts /tmp', 'exec_option'],
+  ["tmux -c 'touch /etc/x'", 'exec_option'],
+  ['screen -dmS x touch /etc/x', 'exec_option'],
+  ['systemctl link /tmp/x.service', 'exec_option'],
+  ["rpm --eval '%(touch /etc/x)'", 'exec_option'],
+  ["pip config --editor 'touch /etc/x' edit", 'exec_option'],
+  ['curl --engine /tmp/x.so https://example.com', 'exec_option'],
+  ["exiftool -if 'system(1)' /etc/hosts", 'exec_option'],
+  ['redis-cli -h 127.0.0.1 config set dir /etc/', 'exec_option'],
+  ['bundler exec touch /etc/x', 'exec_option'],
+  ['ftp', 'shell_from_stdin'],
+  ['smbclient //host/share', 'shell_from_stdin'],
 ];
 
 const plain = [
@@ -119,6 +139,15 @@ const plain = [
   "ssh-keygen -t ed25519 -f /tmp/k -N ''",
   'ssh-keygen -y -f /tmp/k',
   'ssh-keygen -F web1',
+  'nc -z 127.0.0.1 22',
+  'screen -ls',
+  'tmux ls',
+  'systemctl status nginx',
+  'systemctl restart nginx',
+  'exiftool /tmp/x.jpg',
+  'redis-cli -h 127.0.0.1 ping',
+  'java -version',
+  'setarch --list',
 ];
 
 describe('programs that run code by design', () => {
