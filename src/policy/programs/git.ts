@@ -160,6 +160,11 @@ const SUBCOMMANDS: Record<string, Sub> = {
     '--output': 'write',
     '--exec': 'exec',
   }),
+  // Paths outside the work tree: --directory prefixes every path, --unsafe-paths lets it leave.
+  apply: lenient('--directory= --unsafe-paths --exclude= --include= --build-fake-ancestor= -p=', {
+    '--unsafe-paths': 'writes',
+    '--directory': 'writes',
+  }),
   rebase,
   config,
   bisect: (argv, start) => {

@@ -93,6 +93,7 @@ const refused: [string, string][] = [
   ["exiftool -if 'system(1)' /etc/hosts", 'exec_option'],
   ['redis-cli -h 127.0.0.1 config set dir /etc/', 'exec_option'],
   ['bundler exec touch /etc/x', 'exec_option'],
+  ['git apply --unsafe-paths --directory / /tmp/x.patch', 'write_denied'],
   ['ftp', 'shell_from_stdin'],
   ['smbclient //host/share', 'shell_from_stdin'],
 ];
